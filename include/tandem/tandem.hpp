@@ -1,0 +1,4 @@
+// Everything tandem offers.
+#pragma once
+
+#include "tandem/par.hpp"
