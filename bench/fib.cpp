@@ -24,7 +24,9 @@ std::uint64_t fib_reference(unsigned n) {
 }
 
 // The naive recursion makes 2 fib(n+1) - 1 calls.
-std::uint64_t calls(unsigned n) { return 2 * fib_reference(n + 1) - 1; }
+std::uint64_t calls(unsigned n) {
+  return 2 * fib_reference(n + 1) - 1;
+}
 
 }  // namespace
 

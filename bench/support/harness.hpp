@@ -39,7 +39,9 @@ inline std::vector<std::size_t> thread_counts(const char* variable) {
   return all == 1 ? std::vector<std::size_t>{1} : std::vector<std::size_t>{1, all};
 }
 
-inline int repetitions() { return static_cast<int>(std::max(5L, env_long("ANCHOR_REPS", 5))); }
+inline int repetitions() {
+  return static_cast<int>(std::max(5L, env_long("ANCHOR_REPS", 5)));
+}
 
 // Keeps a value alive in the optimizer's eyes.
 template <class T>
@@ -75,8 +77,12 @@ auto measure(F&& f) {
   return std::make_pair(stats_of(std::move(samples)), std::move(last));
 }
 
-inline void report(const std::string& bench, const std::string& impl, std::size_t threads, const std::string& size,
-                   const stats& s, const std::vector<std::pair<std::string, std::string>>& extra = {}) {
+inline void report(const std::string& bench,
+                   const std::string& impl,
+                   std::size_t threads,
+                   const std::string& size,
+                   const stats& s,
+                   const std::vector<std::pair<std::string, std::string>>& extra = {}) {
   std::printf("bench=%s impl=%s threads=%zu size=%s median_ms=%.4f min_ms=%.4f max_ms=%.4f", bench.c_str(),
               impl.c_str(), threads, size.c_str(), s.median_ms, s.min_ms, s.max_ms);
   for (const auto& [key, value] : extra) std::printf(" %s=%s", key.c_str(), value.c_str());
@@ -92,8 +98,8 @@ inline std::string fixed(double x, int digits) {
 
 inline void check(const char* what, std::uint64_t got, std::uint64_t want) {
   if (got != want) {
-    std::fprintf(stderr, "CHECKSUM MISMATCH in %s: got %llu, want %llu\n", what, static_cast<unsigned long long>(got),
-                 static_cast<unsigned long long>(want));
+    std::fprintf(stderr, "CHECKSUM MISMATCH in %s: got %llu, want %llu\n", what,
+                 static_cast<unsigned long long>(got), static_cast<unsigned long long>(want));
     std::exit(3);
   }
 }

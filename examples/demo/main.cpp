@@ -1,7 +1,5 @@
 // The quick-start demo: par::join and par::scope at work, then fib(35) computed
 // sequentially and with a join at every level, with the time of each.
-#include <tandem/tandem.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -10,11 +8,15 @@
 #include <string>
 #include <vector>
 
+#include <tandem/tandem.hpp>
+
 namespace par = tandem::par;
 
 namespace {
 
-std::uint64_t fib_sequential(unsigned n) { return n < 2 ? n : fib_sequential(n - 1) + fib_sequential(n - 2); }
+std::uint64_t fib_sequential(unsigned n) {
+  return n < 2 ? n : fib_sequential(n - 1) + fib_sequential(n - 2);
+}
 
 std::uint64_t fib_parallel(unsigned n) {
   if (n < 2) return n;
@@ -40,7 +42,8 @@ int main() {
   std::printf("tandem par demo: %zu worker threads\n\n", par::current_num_threads());
 
   // join: two closures, possibly in parallel, both results back.
-  auto [left, right] = par::join([] { return "left ran on " + where(); }, [] { return "right ran on " + where(); });
+  auto [left, right] =
+      par::join([] { return "left ran on " + where(); }, [] { return "right ran on " + where(); });
   std::printf("par::join\n  %s\n  %s\n\n", left.c_str(), right.c_str());
 
   // scope: spawned closures borrow `data` and `total` from this frame; the scope
@@ -59,8 +62,8 @@ int main() {
       });
     }
   });
-  std::printf("par::scope\n  %zu spawned pieces summed 1..%zu = %llu (expected %llu)\n\n", pieces, data.size(),
-              static_cast<unsigned long long>(total.load()),
+  std::printf("par::scope\n  %zu spawned pieces summed 1..%zu = %llu (expected %llu)\n\n", pieces,
+              data.size(), static_cast<unsigned long long>(total.load()),
               static_cast<unsigned long long>(data.size() * (data.size() + 1) / 2));
 
   // fib(35): the sequential recursion against a join at every level (no cut-off).
@@ -68,7 +71,8 @@ int main() {
   std::uint64_t seq = 0, parallel = 0;
   const double seq_ms = time_ms([&] { seq = fib_sequential(n); });
   const double par_ms = time_ms([&] { parallel = fib_parallel(n); });
-  std::printf("fib(%u)\n  sequential:            %llu in %8.1f ms\n", n, static_cast<unsigned long long>(seq), seq_ms);
+  std::printf("fib(%u)\n  sequential:            %llu in %8.1f ms\n", n, static_cast<unsigned long long>(seq),
+              seq_ms);
   std::printf("  par::join every level: %llu in %8.1f ms (%zu threads, %.1f ns per join)\n",
               static_cast<unsigned long long>(parallel), par_ms, par::current_num_threads(),
               par_ms * 1e6 / (static_cast<double>(seq) * 1.618));

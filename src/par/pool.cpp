@@ -7,7 +7,8 @@
 namespace tandem::par {
 
 pool::builder& pool::builder::num_threads(std::size_t n) {
-  if (n == 0) throw std::invalid_argument("par::pool::builder::num_threads: a pool needs at least 1 thread, got 0");
+  if (n == 0)
+    throw std::invalid_argument("par::pool::builder::num_threads: a pool needs at least 1 thread, got 0");
   options_.num_threads = n;
   return *this;
 }
@@ -42,7 +43,9 @@ pool::builder& pool::builder::error_handler(std::function<void(std::exception_pt
   return *this;
 }
 
-pool pool::builder::build() const { return pool(detail::registry::create(options_)); }
+pool pool::builder::build() const {
+  return pool(detail::registry::create(options_));
+}
 
 void pool::builder::build_global() const {
   if (!detail::registry::try_init_global(options_)) {
@@ -56,7 +59,9 @@ pool::~pool() {
   if (registry_) registry_->terminate();
 }
 
-std::size_t current_num_threads() { return detail::current_registry().num_threads(); }
+std::size_t current_num_threads() {
+  return detail::current_registry().num_threads();
+}
 
 std::optional<std::size_t> current_thread_index() {
   if (const detail::worker_thread* w = detail::current_worker) return w->index();

@@ -1,7 +1,5 @@
 #include "tandem/detail/par/registry.hpp"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -12,6 +10,8 @@
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
+
+#include <pthread.h>
 
 namespace tandem::detail {
 
@@ -86,7 +86,8 @@ registry::registry(registry_options options) : options_(std::move(options)) {
                                 std::to_string(minimum_worker_stack_size));
   }
   workers_.reserve(options_.num_threads);
-  for (std::size_t i = 0; i < options_.num_threads; ++i) workers_.push_back(std::make_unique<worker_thread>(*this, i));
+  for (std::size_t i = 0; i < options_.num_threads; ++i)
+    workers_.push_back(std::make_unique<worker_thread>(*this, i));
 }
 
 std::shared_ptr<registry> registry::create(registry_options options) {
@@ -208,9 +209,11 @@ void registry::handle_error(std::exception_ptr error) noexcept {
   try {
     std::rethrow_exception(error);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "tandem: a detached par job threw and the pool has no error handler: %s\n", e.what());
+    std::fprintf(stderr, "tandem: a detached par job threw and the pool has no error handler: %s\n",
+                 e.what());
   } catch (...) {
-    std::fputs("tandem: a detached par job threw a non-std exception and the pool has no error handler\n", stderr);
+    std::fputs("tandem: a detached par job threw a non-std exception and the pool has no error handler\n",
+               stderr);
   }
   std::terminate();
 }
@@ -321,7 +324,8 @@ job* worker_thread::search(core_latch* latch) {
       const std::uint64_t c = r.counters_.fetch_sub(1, std::memory_order_seq_cst) - 1;
       // The last searcher to find work hands the search on, so that a burst of new
       // work wakes sleepers one by one instead of never (tokio's chained wake-up).
-      if (registry::searchers_in(c) == 0 && registry::sleepers_in(c) != 0 && r.work_visible(*this)) r.wake_one();
+      if (registry::searchers_in(c) == 0 && registry::sleepers_in(c) != 0 && r.work_visible(*this))
+        r.wake_one();
       return j;
     }
     if (latch == nullptr && r.terminating_.load(std::memory_order_acquire)) break;
@@ -349,13 +353,15 @@ void worker_thread::sleep(core_latch* latch) {
   // Sleeper count / work: pairs with light_fence() in registry::notify_new_work().
   heavy_fence();
   const bool reason_to_stay =
-      r.work_visible(*this) || (latch != nullptr ? latch->probe() : r.terminating_.load(std::memory_order_seq_cst));
+      r.work_visible(*this) ||
+      (latch != nullptr ? latch->probe() : r.terminating_.load(std::memory_order_seq_cst));
   if (reason_to_stay) {
     cancel_sleep();
     return;
   }
   // Acquire pairs with the acq_rel exchange of the waker.
-  while (sleep_state_.load(std::memory_order_acquire) == asleep) sleep_state_.wait(asleep, std::memory_order_acquire);
+  while (sleep_state_.load(std::memory_order_acquire) == asleep)
+    sleep_state_.wait(asleep, std::memory_order_acquire);
 }
 
 void worker_thread::cancel_sleep() noexcept {

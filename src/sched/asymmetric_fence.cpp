@@ -1,8 +1,9 @@
 #include "tandem/detail/sched/asymmetric_fence.hpp"
 
-#include <linux/membarrier.h>
 #include <cstdio>
 #include <cstdlib>
+
+#include <linux/membarrier.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -12,7 +13,9 @@ bool asymmetric_fences_enabled = false;
 
 namespace {
 
-long membarrier(int command) noexcept { return ::syscall(SYS_membarrier, command, 0, 0); }
+long membarrier(int command) noexcept {
+  return ::syscall(SYS_membarrier, command, 0, 0);
+}
 
 bool register_expedited() noexcept {
   const long supported = membarrier(MEMBARRIER_CMD_QUERY);

@@ -1,8 +1,8 @@
 #include "tandem/detail/sched/work_stealing_deque.hpp"
 
-#include <gtest/gtest.h>
-
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace {
 

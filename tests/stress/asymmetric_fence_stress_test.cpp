@@ -2,12 +2,12 @@
 // light fence, the other stores y then loads x behind a heavy fence. Without
 // fences x86 lets both loads see 0 (the test's WithoutFences case shows the
 // harness catches that); with the pair, that outcome must never occur.
-#include "tandem/detail/sched/asymmetric_fence.hpp"
+#include <atomic>
+#include <thread>
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <thread>
+#include "tandem/detail/sched/asymmetric_fence.hpp"
 
 namespace {
 
@@ -23,8 +23,7 @@ int count_both_zero(int rounds, LightFence light, HeavyFence heavy) {
   int both_zero = 0;
   std::thread other([&] {
     for (int r = 0; r < rounds; ++r) {
-      while (go.load(std::memory_order_acquire) != r) {
-      }
+      while (go.load(std::memory_order_acquire) != r) {}
       spin(r % 64);
       y.store(1, std::memory_order_relaxed);
       heavy();
@@ -41,8 +40,7 @@ int count_both_zero(int rounds, LightFence light, HeavyFence heavy) {
     light();
     const int light_saw = y.load(std::memory_order_relaxed);
     int seen;
-    while ((seen = heavy_saw.load(std::memory_order_acquire)) == -1) {
-    }
+    while ((seen = heavy_saw.load(std::memory_order_acquire)) == -1) {}
     if (light_saw == 0 && seen == 0) ++both_zero;
   }
   other.join();

@@ -2,15 +2,15 @@
 // mixed across pools and external threads, with idle gaps so that workers go to
 // sleep and must be woken (a lost wake-up shows up as a hang, caught by the
 // ctest timeout). Every result is checked.
-#include <tandem/par.hpp>
-
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include <tandem/par.hpp>
 
 namespace par = tandem::par;
 
@@ -22,7 +22,9 @@ std::uint64_t fib(unsigned n) {
   return a + b;
 }
 
-std::uint64_t fib_reference(unsigned n) { return n < 2 ? n : fib_reference(n - 1) + fib_reference(n - 2); }
+std::uint64_t fib_reference(unsigned n) {
+  return n < 2 ? n : fib_reference(n - 1) + fib_reference(n - 2);
+}
 
 // A scope whose spawns join and spawn again, summing 1..n into an atomic.
 void tree_sum(par::scope& s, std::atomic<std::uint64_t>& total, std::uint64_t lo, std::uint64_t hi) {
@@ -32,7 +34,8 @@ void tree_sum(par::scope& s, std::atomic<std::uint64_t>& total, std::uint64_t lo
   }
   const std::uint64_t mid = lo + (hi - lo) / 2;
   s.spawn([&total, lo, mid](par::scope& inner) { tree_sum(inner, total, lo, mid); });
-  par::join([&] { tree_sum(s, total, mid, (mid + hi) / 2); }, [&] { tree_sum(s, total, (mid + hi) / 2, hi); });
+  par::join([&] { tree_sum(s, total, mid, (mid + hi) / 2); },
+            [&] { tree_sum(s, total, (mid + hi) / 2, hi); });
 }
 
 TEST(ParStress, JoinsFromManyExternalThreads) {
@@ -96,12 +99,14 @@ TEST(ParStress, InstallAcrossPoolsBothWays) {
   std::atomic<int> wrong{0};
   std::thread other([&] {
     for (int i = 0; i < 50; ++i) {
-      if (b.install([&] { return a.install([] { return fib(10); }) + fib(8); }) != 55 + 21) wrong.fetch_add(1);
+      if (b.install([&] { return a.install([] { return fib(10); }) + fib(8); }) != 55 + 21)
+        wrong.fetch_add(1);
     }
   });
   for (int i = 0; i < 50; ++i) {
-    if (a.install([&] { return par::join([&] { return b.install([] { return fib(11); }); }, [] { return fib(9); }); }) !=
-        std::pair<std::uint64_t, std::uint64_t>{89, 34}) {
+    if (a.install([&] {
+          return par::join([&] { return b.install([] { return fib(11); }); }, [] { return fib(9); });
+        }) != std::pair<std::uint64_t, std::uint64_t>{89, 34}) {
       wrong.fetch_add(1);
     }
   }

@@ -1,12 +1,12 @@
 // One owner pushes, pops and takes back; several thieves steal. Every pushed item
 // must be taken exactly once: counted per item, and the sum of taken ids checked.
 // Runs once with textbook fences and once with asymmetric (membarrier) fences.
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <cstdint>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "tandem/detail/sched/asymmetric_fence.hpp"
 #include "tandem/detail/sched/work_stealing_deque.hpp"

@@ -33,7 +33,7 @@ namespace tandem::par {
 class scope {
  public:
   template <class Body>
-    requires std::is_invocable_v<Body&, scope&>
+  requires std::is_invocable_v<Body&, scope&>
   explicit scope(Body&& body) {
     detail::current_registry().in_worker([&](detail::worker_thread& w) {
       registry_ = &w.owner();

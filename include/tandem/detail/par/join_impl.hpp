@@ -30,8 +30,9 @@ template <class Job, class B>
 // plain stores and loads only (the store-load fence is asymmetric), no allocation,
 // and nothing written for b's result, which b returns straight into the pair.
 template <class A, class B>
-[[gnu::always_inline]] inline std::pair<closure_value_t<A>, closure_value_t<B>> join_on(worker_thread& w, A& a,
-                                                                                         B& b) {
+[[gnu::always_inline]] inline std::pair<closure_value_t<A>, closure_value_t<B>> join_on(worker_thread& w,
+                                                                                        A& a,
+                                                                                        B& b) {
   if (w.stack_nearly_exhausted()) [[unlikely]] {
     throw_stack_exhausted();
   }

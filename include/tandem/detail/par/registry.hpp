@@ -4,8 +4,6 @@
 // parts that templates inline into user code (push, pop, the sleep check).
 #pragma once
 
-#include <pthread.h>
-
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +13,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <pthread.h>
 
 #include "tandem/detail/par/job.hpp"
 #include "tandem/detail/par/latch.hpp"
@@ -46,7 +46,8 @@ class registry;
 
 class worker_thread {
  public:
-  worker_thread(registry& owner, std::size_t index) : owner_(&owner), index_(index), rng_state_(index * 2 + 1) {}
+  worker_thread(registry& owner, std::size_t index)
+      : owner_(&owner), index_(index), rng_state_(index * 2 + 1) {}
   worker_thread(const worker_thread&) = delete;
   worker_thread& operator=(const worker_thread&) = delete;
 

@@ -45,7 +45,8 @@ struct steal_result {
 
 template <class T>
 class work_stealing_deque {
-  static_assert(std::is_trivially_copyable_v<T>, "deque items are copied racily: they must be trivially copyable");
+  static_assert(std::is_trivially_copyable_v<T>,
+                "deque items are copied racily: they must be trivially copyable");
 
  public:
   explicit work_stealing_deque(std::size_t initial_capacity = 256) {
@@ -116,7 +117,8 @@ class work_stealing_deque {
     T item = r->get(b);
     if (t == b) {
       // Last item: race thieves for it on top.
-      if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) item = T{};
+      if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed))
+        item = T{};
       owner_top_bound_ = b + 1;
       bottom_.store(b + 1, std::memory_order_release);
     }
@@ -156,8 +158,12 @@ class work_stealing_deque {
   struct ring {
     explicit ring(std::size_t cap) : capacity(cap), mask(cap - 1), slots(new std::atomic<T>[cap]) {}
     // Relaxed: slots are published by the release/acquire pairs on bottom and ring_.
-    T get(std::int64_t i) const { return slots[static_cast<std::size_t>(i) & mask].load(std::memory_order_relaxed); }
-    void put(std::int64_t i, T v) { slots[static_cast<std::size_t>(i) & mask].store(v, std::memory_order_relaxed); }
+    T get(std::int64_t i) const {
+      return slots[static_cast<std::size_t>(i) & mask].load(std::memory_order_relaxed);
+    }
+    void put(std::int64_t i, T v) {
+      slots[static_cast<std::size_t>(i) & mask].store(v, std::memory_order_relaxed);
+    }
     std::size_t capacity;
     std::size_t mask;
     std::unique_ptr<std::atomic<T>[]> slots;
