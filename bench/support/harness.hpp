@@ -49,6 +49,14 @@ inline void keep(const T& value) {
   asm volatile("" : : "r,m"(value) : "memory");
 }
 
+// Hides a pointer's target from the optimizer (like std::hint::black_box): the
+// loop being timed cannot be hoisted or folded away.
+template <class T>
+inline T* opaque(T* p) {
+  asm volatile("" : "+r"(p) : : "memory");
+  return p;
+}
+
 struct stats {
   double median_ms, min_ms, max_ms;
 };
@@ -70,6 +78,31 @@ auto measure(F&& f) {
   for (int i = 0; i < repetitions(); ++i) {
     const auto t0 = clock::now();
     auto value = f();
+    const auto t1 = clock::now();
+    samples.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    last = std::move(value);
+  }
+  return std::make_pair(stats_of(std::move(samples)), std::move(last));
+}
+
+// Like measure, but each call (the warm-up included) gets a fresh argument from setup(),
+// made outside the timed region: f(setup()) is timed, the value f returns is destroyed
+// outside it too. Returns the stats and f's last value.
+template <class S, class F>
+auto measure_with_setup(S&& setup, F&& f) {
+  using clock = std::chrono::steady_clock;
+  using result = decltype(f(setup()));
+  {
+    auto input = setup();
+    result warm = f(std::move(input));
+    keep(warm);
+  }
+  std::vector<double> samples;
+  result last{};
+  for (int i = 0; i < repetitions(); ++i) {
+    auto input = setup();
+    const auto t0 = clock::now();
+    result value = f(std::move(input));
     const auto t1 = clock::now();
     samples.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     last = std::move(value);

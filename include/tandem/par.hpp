@@ -3,6 +3,7 @@
 
 #include "tandem/par/broadcast.hpp"
 #include "tandem/par/errors.hpp"
+#include "tandem/par/iter.hpp"
 #include "tandem/par/join.hpp"
 #include "tandem/par/pool.hpp"
 #include "tandem/par/scope.hpp"

@@ -35,7 +35,7 @@ class pool {
     // Threads are named prefix + index (cut to 15 characters by the OS).
     builder& thread_name_prefix(std::string prefix);
     // Bytes of stack per worker (default 256 MiB of address space, committed only as
-    // used). build() throws std::invalid_argument below 256 KiB.
+    // used). Throws std::invalid_argument below 256 KiB.
     builder& stack_size(std::size_t bytes);
     // Called on each worker thread as it starts / before it exits, with its index.
     builder& on_thread_start(std::function<void(std::size_t)> hook);

@@ -57,15 +57,19 @@ class scope {
   // reference, anything that outlives the scope.
   template <class F>
   void spawn(F&& f) {
+    auto* j = detail::make_heap_job([this, f = std::forward<F>(f)]() mutable noexcept {
+      run_spawned(f);
+      // Runs after the closure and its captures are destroyed: then the count may drop.
+      return [this]() noexcept { pending_->decrement(); };
+    });
     pending_->increment();
-    detail::job* j;
     try {
-      j = detail::make_heap_job([this, f = std::forward<F>(f)]() mutable noexcept { run_spawned(f); });
-    } catch (...) {
+      detail::push_or_inject(*registry_, j);
+    } catch (...) {  // out of memory in the queue: the spawn never happened
+      delete j;
       pending_->decrement();
       throw;
     }
-    detail::push_or_inject(*registry_, j);
   }
 
  private:
@@ -80,7 +84,6 @@ class scope {
     } catch (...) {
       record_error(std::current_exception());
     }
-    pending_->decrement();  // last touch of *this: the scope may close right after
   }
 
   void record_error(std::exception_ptr error) noexcept {

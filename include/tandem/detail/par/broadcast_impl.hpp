@@ -27,10 +27,22 @@ class broadcast_state {
     for (std::size_t i = 0; i < n; ++i) pieces_[i].state = this;
   }
 
-  void start(registry& r) {
+  // Queues one piece per worker; returns the exception if queueing ran out of
+  // memory part way, in which case the pieces already queued still run and must be
+  // waited for before the state may die.
+  std::exception_ptr start(registry& r) noexcept {
     for (std::size_t i = 0; i < pieces_.size(); ++i) pending_.increment();
-    for (std::size_t i = 0; i < pieces_.size(); ++i) r.inject_to(i, &pieces_[i]);
+    std::exception_ptr failure;
+    for (std::size_t i = 0; i < pieces_.size(); ++i) {
+      try {
+        r.inject_to(i, &pieces_[i]);
+      } catch (...) {
+        failure = std::current_exception();
+        for (; i < pieces_.size(); ++i) pending_.decrement();
+      }
+    }
     pending_.decrement();  // the broadcaster's own count
+    return failure;
   }
 
   Latch& latch() { return pending_.latch(); }
@@ -81,17 +93,29 @@ class broadcast_state {
 template <class F>
 auto broadcast_on(registry& r, F& f) {
   worker_thread* w = current_worker;
+  auto finish = [](auto& state, std::exception_ptr failure) {
+    if (failure) std::rethrow_exception(failure);
+    return state.finish();
+  };
   if (w != nullptr && &w->owner() == &r) {
     // Our own piece arrives on our personal queue; wait_until runs it.
     broadcast_state<F, spin_latch> state(f, r.num_threads(), *w);
-    state.start(r);
+    const std::exception_ptr failure = state.start(r);
     w->wait_until(state.latch());
-    return state.finish();
+    return finish(state, failure);
+  }
+  if (w != nullptr) {
+    // A worker of another pool keeps running its own pool's work meanwhile, so pools
+    // that broadcast into each other cannot deadlock (as with install).
+    broadcast_state<F, cross_latch> state(f, r.num_threads(), *w);
+    const std::exception_ptr failure = state.start(r);
+    w->wait_until(state.latch());
+    return finish(state, failure);
   }
   broadcast_state<F, blocking_latch> state(f, r.num_threads());
-  state.start(r);
+  const std::exception_ptr failure = state.start(r);
   state.latch().wait();
-  return state.finish();
+  return finish(state, failure);
 }
 
 }  // namespace tandem::detail

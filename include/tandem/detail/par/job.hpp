@@ -23,9 +23,12 @@ struct job {
 };
 
 // What a closure returns, made storable: void becomes std::monostate, so
-// join(void_fn, int_fn) is a std::pair<std::monostate, int>.
+// join(void_fn, int_fn) is a std::pair<std::monostate, int>; an rvalue reference
+// becomes the value it refers to (moved from), since the referent may not outlive
+// the closure's thread.
 template <class R>
-using value_of_t = std::conditional_t<std::is_void_v<R>, std::monostate, R>;
+using value_of_t = std::conditional_t<std::is_void_v<R>, std::monostate,
+                                      std::conditional_t<std::is_rvalue_reference_v<R>, std::remove_reference_t<R>, R>>;
 
 template <class F>
 using closure_value_t = value_of_t<std::invoke_result_t<F&>>;

@@ -147,7 +147,7 @@ class registry : public std::enable_shared_from_this<registry> {
   // Runs f(worker) on a worker of this registry and returns its result: directly
   // when the caller is one, else by injecting a job and waiting for it.
   template <class F>
-  auto in_worker(F&& f) {
+  decltype(auto) in_worker(F&& f) {
     worker_thread* w = current_worker;
     if (w != nullptr && &w->owner() == this) {
       auto here = [&f, w]() -> decltype(auto) { return f(*w); };
@@ -164,7 +164,7 @@ class registry : public std::enable_shared_from_this<registry> {
   }
 
   template <class F>
-  [[gnu::noinline]] auto in_worker_from_outside(F& on_worker) {
+  [[gnu::noinline]] decltype(auto) in_worker_from_outside(F& on_worker) {
     stack_job<blocking_latch, F> job(on_worker);
     inject(&job);
     job.latch.wait();

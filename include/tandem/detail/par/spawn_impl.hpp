@@ -13,17 +13,23 @@ namespace tandem::detail {
 
 template <class F>
 void spawn_detached(registry& r, F&& f) {
-  job* j = make_heap_job([&r, f = std::forward<F>(f)]() mutable noexcept {
+  auto* j = make_heap_job([&r, f = std::forward<F>(f)]() mutable noexcept {
     try {
       std::invoke(f);
     } catch (...) {
       r.handle_error(std::current_exception());
     }
     // Safety: r outlives this call: its destructor waits for every detached job.
-    r.detached_finished();
+    return [&r]() noexcept { r.detached_finished(); };
   });
   r.detached_started();
-  push_or_inject(r, j);
+  try {
+    push_or_inject(r, j);
+  } catch (...) {  // out of memory in the queue: the job never existed
+    delete j;
+    r.detached_finished();
+    throw;
+  }
 }
 
 }  // namespace tandem::detail
