@@ -1,9 +1,9 @@
 // map_collect: par::iter(in).map(mix).collect<std::vector>() over ANCHOR_MAP_N (default
 // 10,000,000) uint64_t: a fresh output each time, so allocation and first-touch page
 // faults are timed (freeing the previous output is not), as in the anchors.
-#include <tandem/par.hpp>
-
 #include <vector>
+
+#include <tandem/par.hpp>
 
 #include "support/data.hpp"
 #include "support/harness.hpp"
@@ -22,7 +22,9 @@ int main() {
     pool.broadcast([] {});
     auto [st, out] = bench::measure([&] {
       return pool.install([&] {
-        return tandem::par::iter(*bench::opaque(&in)).map([](std::uint64_t x) { return bench::mix(x); }).collect<std::vector>();
+        return tandem::par::iter(*bench::opaque(&in))
+            .map([](std::uint64_t x) { return bench::mix(x); })
+            .collect<std::vector>();
       });
     });
     const std::uint64_t got = bench::hash_seq(out.data(), out.size());

@@ -4,14 +4,14 @@
 // timed runs; checks that the output is sorted and is the input's multiset. Threads:
 // TANDEM_NUM_THREADS, else 1 and all cores. Compare with rayon's par_sort_unstable /
 // par_sort and tbb::parallel_sort: THREADS="1 2" scripts/compare-with-anchors sort.
-#include <tandem/par/pool.hpp>
-#include <tandem/par/sort.hpp>
-
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
+
+#include <tandem/par/pool.hpp>
+#include <tandem/par/sort.hpp>
 
 #include "support/harness.hpp"
 

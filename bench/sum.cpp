@@ -1,9 +1,9 @@
 // sum: par::iter(v).sum() over ANCHOR_SUM_N (default 100,000,000) uint64_t; memory-bound,
 // so the sequential loop shows the machine's bandwidth. Threads: TANDEM_NUM_THREADS,
 // else 1 and all cores. Also prints the plain loop (impl=seq) for reference.
-#include <tandem/par.hpp>
-
 #include <vector>
+
+#include <tandem/par.hpp>
 
 #include "support/data.hpp"
 #include "support/harness.hpp"
@@ -22,13 +22,16 @@ int main() {
     return total;
   });
   bench::check("sum", seq_got, want);
-  bench::report("sum", "seq", 1, std::to_string(n), seq, {{"gbps", gbps(seq)}, {"checksum", std::to_string(seq_got)}});
+  bench::report("sum", "seq", 1, std::to_string(n), seq,
+                {{"gbps", gbps(seq)}, {"checksum", std::to_string(seq_got)}});
 
   for (const std::size_t threads : bench::thread_counts("TANDEM_NUM_THREADS")) {
     auto pool = tandem::par::pool::builder().num_threads(threads).build();
     pool.broadcast([] {});
-    auto [st, got] = bench::measure([&] { return pool.install([&] { return tandem::par::iter(*bench::opaque(&v)).sum(); }); });
+    auto [st, got] = bench::measure(
+        [&] { return pool.install([&] { return tandem::par::iter(*bench::opaque(&v)).sum(); }); });
     bench::check("sum", got, want);
-    bench::report("sum", "tandem", threads, std::to_string(n), st, {{"gbps", gbps(st)}, {"checksum", std::to_string(got)}});
+    bench::report("sum", "tandem", threads, std::to_string(n), st,
+                  {{"gbps", gbps(st)}, {"checksum", std::to_string(got)}});
   }
 }

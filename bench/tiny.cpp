@@ -2,9 +2,9 @@
 // ANCHOR_TINY_CALLS (default 100,000) calls in a row, from the main thread
 // (impl=tandem) and from inside the pool (impl=tandem_in_pool), beside the plain loop
 // (impl=seq). The promise: at most 1.5x the plain loop, with no hints.
-#include <tandem/par.hpp>
-
 #include <vector>
+
+#include <tandem/par.hpp>
 
 #include "support/data.hpp"
 #include "support/harness.hpp"

@@ -1,8 +1,8 @@
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 namespace tandem::detail {
 

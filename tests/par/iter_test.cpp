@@ -2,10 +2,7 @@
 // against the sequential std algorithm on random inputs (fixed seeds) of many sizes, called from the main
 // thread (global pool) and from inside pools of 1, 2 and 3 threads; the parallel path (past the driver's
 // sequential phase) for every consumer; split hints; argument checks; move-only and non-default-constructible
-// items; exceptions; short-circuiting.
-//
-// Tests named DISABLED_* reproduce library bugs that were open when they were written; run them with
-// --gtest_also_run_disabled_tests (and drop the prefix once the bug is fixed).
+// items; exceptions; short-circuiting; regression tests for bugs found on the way (last section).
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -248,6 +245,8 @@ TEST(ParIterSources, EmptyAndReversedIntegerRanges) {
   EXPECT_EQ(par::range(5, 2).count(), 0u);
   EXPECT_EQ(par::range(-3, -7).sum(), 0);
   EXPECT_EQ(par::range<u64>(10, 3).collect<std::vector>(), std::vector<u64>{});
+  // (take() first: a wrong, huge size must fail here rather than run for ever below.)
+  ASSERT_EQ(par::range<std::int8_t>(-128, 127).take(1000).count(), 255u);
   EXPECT_EQ(par::range<std::int8_t>(-128, 127).count(), 255u);
   EXPECT_EQ(par::range<std::int8_t>(-128, 127).map([](std::int8_t x) { return int{x}; }).sum(), -255);
   EXPECT_EQ(par::range<unsigned char>(250, 255).collect<std::vector>(),
@@ -1478,50 +1477,163 @@ TEST(ParIterNesting, IteratorsInsideIterators) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Known bugs (see the header comment).
+// Regressions: bugs found while writing these tests.
 // ---------------------------------------------------------------------------------------------------------------
 
-// The driver's sequential phase accumulates with `acc = combine(std::move(acc), leaf(...))`. For min/max-like
-// consumers acc is a std::optional<value_type>; when value_type holds references (enumerate/zip over an
-// lvalue: std::pair<std::size_t, T&>), optional's assignment assigns through the reference and overwrites an
-// element of the user's input with the better item's value.
-TEST(ParIterKnownBugs, DISABLED_MinMaxOverEnumerateOrZipDoNotModifyTheInput) {
-  std::vector<int> v = {5, 3, 1, 4};
-  const auto m = par::iter(v).enumerate().min_by_key([](const auto& p) { return p.second; });
-  ASSERT_TRUE(m.has_value());
-  EXPECT_EQ(m->first, 2u);
-  EXPECT_EQ(&m->second, &v[2]);
-  EXPECT_EQ(v, (std::vector<int>{5, 3, 1, 4}));
+// The driver's sequential phase used to accumulate with `acc = combine(std::move(acc), leaf(...))`. For
+// min/max consumers acc is a std::optional<value_type>; when value_type holds references (enumerate/zip over
+// an lvalue: std::pair<std::size_t, T&>) optional's assignment assigned through the reference and overwrote
+// an element of the user's input; with const references (or any non-assignable item) it did not compile.
+TEST(ParIterRegressions, MinMaxOverEnumerateOrZipLeaveTheInputAlone) {
+  in_each_context([] {
+    std::vector<int> v = {5, 3, 1, 4};
+    const auto m = par::iter(v).enumerate().min_by_key([](const auto& p) { return p.second; });
+    ASSERT_TRUE(m.has_value());
+    EXPECT_EQ(m->first, 2u);
+    EXPECT_EQ(&m->second, &v[2]);
+    EXPECT_EQ(v, (std::vector<int>{5, 3, 1, 4}));
 
-  std::vector<int> a = {1, 2, 3, 9, 4};
-  std::vector<int> b = {0, 0, 0, 0, 0};  // (with a const b this does not even compile: see the report)
-  const auto z = par::iter(a).zip(par::iter(b)).max_by_key([](const auto& p) { return p.first; });
-  ASSERT_TRUE(z.has_value());
-  EXPECT_EQ(z->first, 9);
-  EXPECT_EQ(a, (std::vector<int>{1, 2, 3, 9, 4}));
+    std::vector<int> a = {1, 2, 3, 9, 4};
+    std::vector<int> b = {0, 0, 0, 0, 0};
+    const auto z = par::iter(a).zip(par::iter(b)).max_by_key([](const auto& p) { return p.first; });
+    ASSERT_TRUE(z.has_value());
+    EXPECT_EQ(&z->first, &a[3]);
+    EXPECT_EQ(a, (std::vector<int>{1, 2, 3, 9, 4}));
+
+    // Large inputs, past the sequential phase, mutable and const.
+    for (std::size_t n : {std::size_t{997}, std::size_t{65'537}}) {
+      SCOPED_TRACE("n = " + std::to_string(n));
+      auto w = random_values(n, 2700 + n, 1000);
+      const auto original = w;
+      const auto& cw = w;
+      const std::size_t first_min =
+          static_cast<std::size_t>(std::min_element(original.begin(), original.end()) - original.begin());
+      const std::size_t first_max =
+          static_cast<std::size_t>(std::max_element(original.begin(), original.end()) - original.begin());
+      const std::size_t first_middle = static_cast<std::size_t>(
+          std::find(original.begin(), original.end(), original[n / 2]) - original.begin());
+      auto second = [](const auto& p) { return p.second; };
+      auto by_second = [](const auto& x, const auto& y) { return x.second < y.second; };
+      auto is_middle = [&](const auto& p) { return p.second == original[n / 2]; };
+      EXPECT_EQ(par::iter(w).enumerate().min_by_key(second)->first, first_min);
+      EXPECT_EQ(par::iter(w).enumerate().max_by_key(second)->first, first_max);
+      EXPECT_EQ(par::iter(w).enumerate().min_by(by_second)->first, first_min);
+      EXPECT_EQ(par::iter(w).enumerate().max_by(by_second)->first, first_max);
+      EXPECT_EQ(par::iter(cw).enumerate().min_by_key(second)->first, first_min);
+      EXPECT_EQ(par::iter(cw).enumerate().max_by(by_second)->first, first_max);
+      EXPECT_EQ(par::iter(w).enumerate().min()->first, 0u);  // pairs compare by index first
+      EXPECT_EQ(par::iter(w).enumerate().find_first(is_middle)->first, first_middle);
+      EXPECT_EQ(par::iter(cw).enumerate().find_first(is_middle)->first, first_middle);
+      EXPECT_EQ(par::iter(w).zip(par::iter(cw)).max_by_key([](const auto& p) { return p.first; })->first,
+                original[first_max]);
+      expect_same_sequence(w, original);
+    }
+  });
 }
 
-// step_by(n) sizes itself as (size + n - 1) / n and chunks(n) as (size + n - 1) / n: both wrap for n close to
-// SIZE_MAX and give 0 items instead of 1.
-TEST(ParIterKnownBugs, DISABLED_StepByAndChunksWithHugeSizes) {
+struct not_assignable {
+  const u64 value;
+};
+static_assert(!std::is_move_assignable_v<not_assignable>);
+
+TEST(ParIterRegressions, NonAssignableItems) {
+  in_each_context([] {
+    for (std::size_t n : kSizes) {
+      SCOPED_TRACE("n = " + std::to_string(n));
+      const auto v = random_values(n, 2800 + n, 1000);
+      const auto it = par::iter(v).map([](u64 x) { return not_assignable{x}; });
+      auto value_of = [](const not_assignable& f) { return f.value; };
+      const auto lo = it.min_by_key(value_of);
+      const auto hi = it.max_by_key(value_of);
+      ASSERT_EQ(lo.has_value(), n > 0);
+      if (n > 0) {
+        EXPECT_EQ(lo->value, *std::min_element(v.begin(), v.end()));
+        EXPECT_EQ(hi->value, *std::max_element(v.begin(), v.end()));
+        EXPECT_EQ(it.find_first([&](const not_assignable& f) { return f.value == v[n / 2]; })->value,
+                  v[n / 2]);
+      }
+    }
+  });
+}
+
+// step_by(n) and chunks(n) sized themselves as (size + n - 1) / n, which wraps for n close to SIZE_MAX.
+TEST(ParIterRegressions, StepByAndChunksWithHugeSizes) {
   const std::vector<int> v = {1, 2, 3};
   const std::size_t huge = std::numeric_limits<std::size_t>::max();
   EXPECT_EQ(par::iter(v).step_by(huge).collect<std::vector>(), std::vector<int>{1});
+  EXPECT_EQ(par::iter(v).step_by(huge - 1).collect<std::vector>(), std::vector<int>{1});
   EXPECT_EQ(par::iter(v).chunks(huge).count(), 1u);
-  EXPECT_EQ(par::iter(v).chunks(huge - 1).count(), 1u);
+  EXPECT_EQ(par::iter(v)
+                .chunks(huge - 1)
+                .map([](std::span<const int> s) { return s.size(); })
+                .collect<std::vector>(),
+            std::vector<std::size_t>{3});
+  EXPECT_EQ(par::iter(std::vector<int>{}).step_by(huge).count(), 0u);
+  EXPECT_EQ(par::iter(std::vector<int>{}).chunks(huge).count(), 0u);
 }
 
-// integer_source computes `last - first` and `first + static_cast<I>(i)` in I: signed overflow (UB) for int
-// ranges wider than INT_MAX, and a wrong size (2^64 - 2^31 here).
-TEST(ParIterKnownBugs, DISABLED_IntegerRangeWiderThanIntMax) {
+// integer_source computed `last - first` and `first + i` in I: signed overflow (UB) for int ranges wider than
+// INT_MAX, and a wrong size.
+TEST(ParIterRegressions, IntegerRangesWiderThanTheSignedHalf) {
   EXPECT_EQ(par::range(INT_MIN, 0).skip(std::size_t{1} << 31).take(5).count(), 0u);
+  EXPECT_EQ(par::range(INT_MIN, 0).take(3).collect<std::vector>(),
+            (std::vector<int>{INT_MIN, INT_MIN + 1, INT_MIN + 2}));
   EXPECT_EQ(par::range(INT_MIN, INT_MAX).skip((std::size_t{1} << 32) - 4).collect<std::vector>(),
             (std::vector<int>{INT_MAX - 3, INT_MAX - 2, INT_MAX - 1}));
+  constexpr auto lmin = std::numeric_limits<long long>::min();
+  constexpr auto lmax = std::numeric_limits<long long>::max();
+  EXPECT_EQ(par::range(lmin, lmax).skip(std::numeric_limits<std::size_t>::max() - 2).collect<std::vector>(),
+            (std::vector<long long>{lmax - 2, lmax - 1}));
 }
 
-// chunks over a contiguous range given as an rvalue (the iterator owns a copy) yields spans into that copy,
-// not vectors as documented; collected, they dangle once the iterator is gone (heap-use-after-free).
-TEST(ParIterKnownBugs, DISABLED_ChunksOverAnOwnedVectorAreVectors) {
+// The same for the small signed types, where the difference of the unsigned values is promoted to int: every
+// range from a negative to a non-negative bound (take() keeps a wrong, huge size from running for ever).
+TEST(ParIterRegressions, SmallSignedIntegerRangesAcrossZero) {
+  EXPECT_EQ(par::range<std::int8_t>(-1, 1).take(1000).count(), 2u);
+  EXPECT_EQ(par::range<std::int8_t>(-128, 127).take(1000).count(), 255u);
+  EXPECT_EQ(par::range<short>(-5, 5).take(1000).collect<std::vector>(),
+            (std::vector<short>{-5, -4, -3, -2, -1, 0, 1, 2, 3, 4}));
+  EXPECT_EQ(par::range<short>(SHRT_MIN, SHRT_MAX).take(100'000).count(), 65'535u);
+  EXPECT_EQ(par::range<signed char>(-3, 3).take(1000).map([](signed char c) { return int{c}; }).sum(), -3);
+  EXPECT_EQ(par::range<std::int8_t>(-10, -5).take(1000).count(), 5u);
+  EXPECT_EQ(par::range<std::uint8_t>(0, 255).take(1000).count(), 255u);
+}
+
+// chunks over a contiguous range given as an rvalue (the iterator owns a copy) yielded spans into that copy,
+// which dangle once the iterator is gone; they are vectors of values, as documented.
+TEST(ParIterRegressions, ChunksOverAnOwnedVectorAreVectors) {
   using owned_chunks = decltype(par::iter(std::vector<int>{}).chunks(2));
   EXPECT_TRUE((std::is_same_v<owned_chunks::item_type, std::vector<int>>));
+  const auto chunks = par::iter(std::vector<int>{1, 2, 3, 4, 5}).chunks(2).collect<std::vector>();
+  EXPECT_EQ(chunks, (std::vector<std::vector<int>>{{1, 2}, {3, 4}, {5}}));
+}
+
+TEST(ParIterRegressions, PositionFirstOverMoveOnlyItems) {
+  std::vector<std::unique_ptr<int>> v;
+  for (int i = 0; i < 100; ++i) v.push_back(std::make_unique<int>(i));
+  EXPECT_EQ(par::iter(v).position_first([](const auto& p) { return *p == 42; }),
+            std::optional<std::size_t>(42));
+  EXPECT_EQ(par::iter(v).position_first([](const auto& p) { return *p < 0; }), std::nullopt);
+}
+
+TEST(ParIterRegressions, InspectPassesMoveOnlyItemsOn) {
+  std::atomic<int> seen{0};
+  const auto out = par::range(0, 10)
+                       .map([](int i) { return std::make_unique<int>(i); })
+                       .inspect([&](const auto& p) { seen.fetch_add(*p); })
+                       .collect<std::vector>();
+  ASSERT_EQ(out.size(), 10u);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(*out[i], i);
+  EXPECT_EQ(seen.load(), 45);
+}
+
+TEST(ParIterRegressions, OwnedContainersOfMoveOnlyItemsTakeAdaptors) {
+  std::vector<std::unique_ptr<int>> v;
+  for (int i = 0; i < 1000; ++i) v.push_back(std::make_unique<int>(i));
+  const auto total =
+      par::iter(std::move(v)).filter([](const auto& p) { return *p % 2 == 0; }).map([](const auto& p) {
+        return *p;
+      });
+  EXPECT_EQ(total.sum(), 249500);
+  EXPECT_EQ(total.count(), 500u);  // consumable again: the adaptors share the owned vector
 }

@@ -1,6 +1,8 @@
-// par::sort, par::stable_sort and par::for_each_chunk: results against std::sort /
-// std::stable_sort on many input shapes and sizes, every kind of range, move-only and
-// non-default-constructible elements, comparators and projections, pools of 1, 2 and 4
+// par::sort, par::stable_sort and par::for_each_chunk: results against std::sort (and,
+// for the stable sort, std::sort by (key, original index), which is what std::stable_sort
+// by key gives; std::stable_sort itself does not compile with clang 19 -Werror on
+// libstdc++ 12, whose std::get_temporary_buffer is deprecated) on many input shapes and sizes, every kind of
+// range, move-only and non-default-constructible elements, comparators and projections, pools of 1, 2 and 4
 // threads, exceptions from the comparator and from chunk bodies.
 #include <algorithm>
 #include <array>
@@ -19,7 +21,9 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
+#include <tandem/par/errors.hpp>
 #include <tandem/par/pool.hpp>
 #include <tandem/par/sort.hpp>
 
@@ -43,19 +47,28 @@ std::uint64_t splitmix64(std::uint64_t seed, std::uint64_t i) {
 }
 
 enum class shape { random, sorted, reversed, all_equal, organ_pipe, few_distinct, nearly_sorted, sawtooth };
-constexpr shape all_shapes[] = {shape::random,     shape::sorted,       shape::reversed,      shape::all_equal,
-                                shape::organ_pipe, shape::few_distinct, shape::nearly_sorted, shape::sawtooth};
+constexpr shape all_shapes[] = {shape::random,        shape::sorted,     shape::reversed,
+                                shape::all_equal,     shape::organ_pipe, shape::few_distinct,
+                                shape::nearly_sorted, shape::sawtooth};
 
 const char* name_of(shape s) {
   switch (s) {
-    case shape::random: return "random";
-    case shape::sorted: return "sorted";
-    case shape::reversed: return "reversed";
-    case shape::all_equal: return "all_equal";
-    case shape::organ_pipe: return "organ_pipe";
-    case shape::few_distinct: return "few_distinct";
-    case shape::nearly_sorted: return "nearly_sorted";
-    case shape::sawtooth: return "sawtooth";
+    case shape::random:
+      return "random";
+    case shape::sorted:
+      return "sorted";
+    case shape::reversed:
+      return "reversed";
+    case shape::all_equal:
+      return "all_equal";
+    case shape::organ_pipe:
+      return "organ_pipe";
+    case shape::few_distinct:
+      return "few_distinct";
+    case shape::nearly_sorted:
+      return "nearly_sorted";
+    case shape::sawtooth:
+      return "sawtooth";
   }
   return "?";
 }
@@ -67,14 +80,30 @@ std::vector<std::int64_t> make_input(shape s, std::size_t n, std::uint64_t seed 
     const auto si = static_cast<std::int64_t>(i);
     const auto sn = static_cast<std::int64_t>(n);
     switch (s) {
-      case shape::random: v[i] = r; break;
-      case shape::sorted: v[i] = si; break;
-      case shape::reversed: v[i] = sn - si; break;
-      case shape::all_equal: v[i] = 42; break;
-      case shape::organ_pipe: v[i] = si < sn / 2 ? si : sn - si; break;
-      case shape::few_distinct: v[i] = r % 5; break;
-      case shape::nearly_sorted: v[i] = si; break;
-      case shape::sawtooth: v[i] = si % 1000; break;
+      case shape::random:
+        v[i] = r;
+        break;
+      case shape::sorted:
+        v[i] = si;
+        break;
+      case shape::reversed:
+        v[i] = sn - si;
+        break;
+      case shape::all_equal:
+        v[i] = 42;
+        break;
+      case shape::organ_pipe:
+        v[i] = si < sn / 2 ? si : sn - si;
+        break;
+      case shape::few_distinct:
+        v[i] = r % 5;
+        break;
+      case shape::nearly_sorted:
+        v[i] = si;
+        break;
+      case shape::sawtooth:
+        v[i] = si % 1000;
+        break;
     }
   }
   if (s == shape::nearly_sorted && n > 1) {
@@ -108,6 +137,14 @@ std::vector<record> records_of(const std::vector<std::int64_t>& keys) {
 }
 
 const auto by_key = [](const record& a, const record& b) { return a.key < b.key; };
+
+// The stable sort by key of records built by records_of: sorted by key, then by index.
+void stable_reference(std::vector<record>& v, bool descending = false) {
+  std::sort(v.begin(), v.end(), [descending](const record& a, const record& b) {
+    if (a.key != b.key) return descending ? a.key > b.key : a.key < b.key;
+    return a.index < b.index;
+  });
+}
 
 // Runs f inside a pool of `threads` workers.
 template <class F>
@@ -144,7 +181,7 @@ TEST(ParSort, StableSortMatchesStdStableSortOnEveryShapeAndSize) {
         auto got = records_of(keys);
         auto want = got;
         par::stable_sort(got, by_key);
-        std::stable_sort(want.begin(), want.end(), by_key);
+        stable_reference(want);
         ASSERT_EQ(got, want) << name_of(s) << " n=" << n;
       }
     }
@@ -167,7 +204,7 @@ TEST(ParSort, LargeRandomInputs) {
     auto got = records_of(keys);
     auto want = got;
     pool.install([&] { par::stable_sort(got, by_key); });
-    std::stable_sort(want.begin(), want.end(), by_key);
+    stable_reference(want);
     EXPECT_EQ(got, want);
   }
 }
@@ -207,7 +244,7 @@ TEST(ParSort, CustomComparatorAndProjection) {
     auto recs = records_of(keys);
     auto recs_want = recs;
     par::stable_sort(recs, std::greater<>{}, &record::key);
-    std::stable_sort(recs_want.begin(), recs_want.end(), [](const record& a, const record& b) { return a.key > b.key; });
+    stable_reference(recs_want, true);
     EXPECT_EQ(recs, recs_want);
 
     auto unstable = records_of(keys);
@@ -257,7 +294,8 @@ TEST(ParSort, MoveOnlyElements) {
   const std::size_t n = 40'009;
   auto make = [&] {
     std::vector<std::unique_ptr<int>> v;
-    for (std::size_t i = 0; i < n; ++i) v.push_back(std::make_unique<int>(static_cast<int>(splitmix64(2, i) % 1000)));
+    for (std::size_t i = 0; i < n; ++i)
+      v.push_back(std::make_unique<int>(static_cast<int>(splitmix64(2, i) % 1000)));
     return v;
   };
   auto by_pointee = [](const std::unique_ptr<int>& a, const std::unique_ptr<int>& b) { return *a < *b; };
@@ -313,7 +351,8 @@ TEST(ParSort, NonDefaultConstructibleMoveOnlyElementsStably) {
     par::stable_sort(dq, {}, &ticket::key);
   });
   for (std::size_t i = 1; i < n; ++i) {
-    ASSERT_TRUE(v[i - 1].key() < v[i].key() || (v[i - 1].key() == v[i].key() && v[i - 1].index() < v[i].index()));
+    ASSERT_TRUE(v[i - 1].key() < v[i].key() ||
+                (v[i - 1].key() == v[i].key() && v[i - 1].index() < v[i].index()));
     ASSERT_TRUE(dq[i - 1].key() < dq[i].key() ||
                 (dq[i - 1].key() == dq[i].key() && dq[i - 1].index() < dq[i].index()));
   }
@@ -378,9 +417,10 @@ TEST(ParSort, ArraysSpansCArraysDequesAndViews) {
 
   // Stable sort of a deque keeps equal elements in order.
   std::deque<record> dr;
-  for (std::size_t i = 0; i < 20'000; ++i) dr.push_back({static_cast<std::int64_t>(splitmix64(4, i) % 30), i});
+  for (std::size_t i = 0; i < 20'000; ++i)
+    dr.push_back({static_cast<std::int64_t>(splitmix64(4, i) % 30), i});
   std::vector<record> dr_want(dr.begin(), dr.end());
-  std::stable_sort(dr_want.begin(), dr_want.end(), by_key);
+  stable_reference(dr_want);
   par::stable_sort(dr, by_key);
   EXPECT_TRUE(std::equal(dr.begin(), dr.end(), dr_want.begin(), dr_want.end()));
 }
@@ -413,10 +453,12 @@ TEST(ParSort, HeapsortFallbackSortsWhenPartitionsGoBad) {
     std::less<> less;
     std::identity id;
     sorting::compare_ref<std::less<>, std::identity> cmp{&less, &id};
-    sorting::pdq_loop<sorting::partition_scheme::lomuto>(v.data(), v.data() + v.size(), cmp, 1, true, PTRDIFF_MAX);
+    sorting::pdq_loop<sorting::partition_scheme::lomuto>(v.data(), v.data() + v.size(), cmp, 1, true,
+                                                         PTRDIFF_MAX);
     EXPECT_EQ(v, want) << name_of(s);
     v = make_input(s, 5000);
-    sorting::pdq_loop<sorting::partition_scheme::branchy>(v.data(), v.data() + v.size(), cmp, 1, true, PTRDIFF_MAX);
+    sorting::pdq_loop<sorting::partition_scheme::branchy>(v.data(), v.data() + v.size(), cmp, 1, true,
+                                                          PTRDIFF_MAX);
     EXPECT_EQ(v, want) << name_of(s);
     v = make_input(s, 5000);
     sorting::heapsort(v.data(), v.data() + v.size(), cmp);
@@ -434,13 +476,15 @@ TEST(ParSort, EveryPartitionSchemeSorts) {
       auto want = make_input(s, n);
       std::sort(want.begin(), want.end());
       auto a = make_input(s, n);
-      sorting::unstable_sort_with<sorting::partition_scheme::branchy>(a.data(), a.data() + n, cmp, PTRDIFF_MAX);
+      sorting::unstable_sort_with<sorting::partition_scheme::branchy>(a.data(), a.data() + n, cmp,
+                                                                      PTRDIFF_MAX);
       EXPECT_EQ(a, want) << name_of(s) << " branchy n=" << n;
       auto b = make_input(s, n);
       sorting::unstable_sort_with<sorting::partition_scheme::block>(b.data(), b.data() + n, cmp, PTRDIFF_MAX);
       EXPECT_EQ(b, want) << name_of(s) << " block n=" << n;
       auto c = make_input(s, n);
-      sorting::unstable_sort_with<sorting::partition_scheme::lomuto>(c.data(), c.data() + n, cmp, PTRDIFF_MAX);
+      sorting::unstable_sort_with<sorting::partition_scheme::lomuto>(c.data(), c.data() + n, cmp,
+                                                                     PTRDIFF_MAX);
       EXPECT_EQ(c, want) << name_of(s) << " lomuto n=" << n;
     }
   }
@@ -460,7 +504,8 @@ struct throwing_less {
   std::size_t limit;
   template <class T>
   bool operator()(const T& a, const T& b) const {
-    if (calls->fetch_add(1, std::memory_order_relaxed) + 1 == limit) throw comparator_error("comparator failed");
+    if (calls->fetch_add(1, std::memory_order_relaxed) + 1 == limit)
+      throw comparator_error("comparator failed");
     return a < b;
   }
 };
@@ -535,8 +580,7 @@ TEST(ParSort, ComparatorExceptionWithMoveOnlyElementsLosesNothing) {
               par::sort(v, cmp);
             }
           });
-        } catch (const comparator_error&) {
-        }
+        } catch (const comparator_error&) {}
         std::multiset<int> after;
         for (const auto& p : v) {
           ASSERT_NE(p, nullptr) << "n=" << n << " limit=" << limit << " stable=" << stable;
@@ -546,6 +590,77 @@ TEST(ParSort, ComparatorExceptionWithMoveOnlyElementsLosesNothing) {
       }
     }
   }
+}
+
+// The lowest address of the calling thread's stack.
+const char* stack_low_end() {
+  pthread_attr_t attr;
+  void* low = nullptr;
+  std::size_t size = 0;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return nullptr;
+  pthread_attr_getstack(&attr, &low, &size);
+  pthread_attr_destroy(&attr);
+  return static_cast<const char*>(low);
+}
+
+// Recurses until at most `left` bytes of stack remain above `low`, then calls f.
+template <class F>
+[[gnu::noinline]] void with_stack_left(const char* low, std::size_t left, F& f) {
+  volatile char pad[64];
+  pad[0] = 1;
+  const auto* here = static_cast<const char*>(__builtin_frame_address(0));
+  if (static_cast<std::size_t>(here - low) <= left) {
+    f();
+  } else {
+    with_stack_left(low, left, f);
+  }
+  pad[1] = pad[0];
+}
+
+TEST(ParSort, StackExhaustionInsideTheSortLeavesAPermutation) {
+  // Start the sorts with less and less stack left, in steps smaller than a sort's frames,
+  // so that their joins run out (par::stack_exhausted: a join refuses to start with less
+  // than 64 KiB left) at every depth of the recursion, with some of the work done and
+  // some not started.
+#ifdef TANDEM_TEST_SANITIZED
+  const std::size_t step = 512;
+#else
+  const std::size_t step = 128;
+#endif
+  auto pool = par::pool::builder().num_threads(2).stack_size(512 << 10).build();
+  int exhausted = 0;
+  for (std::size_t left = 80 << 10; left >= 62 << 10; left -= step) {
+    for (const bool stable : {false, true}) {
+      std::vector<std::unique_ptr<int>> v;
+      std::multiset<int> values;
+      for (std::size_t i = 0; i < 10'000; ++i) {
+        v.push_back(std::make_unique<int>(static_cast<int>(splitmix64(5, i) % 1000)));
+        values.insert(*v.back());
+      }
+      auto cmp = [](const std::unique_ptr<int>& a, const std::unique_ptr<int>& b) { return *a < *b; };
+      try {
+        pool.install([&] {
+          auto body = [&] {
+            if (stable) {
+              par::stable_sort(v, cmp);
+            } else {
+              par::sort(v, cmp);
+            }
+          };
+          with_stack_left(stack_low_end(), left, body);
+        });
+      } catch (const par::stack_exhausted&) {
+        ++exhausted;
+      }
+      std::multiset<int> after;
+      for (const auto& p : v) {
+        ASSERT_NE(p, nullptr) << "left=" << left << " stable=" << stable;
+        after.insert(*p);
+      }
+      ASSERT_EQ(after, values) << "left=" << left << " stable=" << stable;
+    }
+  }
+  EXPECT_GT(exhausted, 0);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

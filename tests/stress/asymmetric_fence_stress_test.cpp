@@ -25,7 +25,10 @@ struct litmus_result {
 // saw 0. The budget bounds the test on a busy machine, where the two spinning sides
 // may have to wait for each other's time slice.
 template <class LightFence, class HeavyFence>
-litmus_result count_both_zero(int rounds, std::chrono::milliseconds budget, LightFence light, HeavyFence heavy) {
+litmus_result count_both_zero(int rounds,
+                              std::chrono::milliseconds budget,
+                              LightFence light,
+                              HeavyFence heavy) {
   std::atomic<int> x{0}, y{0};
   std::atomic<int> go{-1}, heavy_saw{-1};
   std::atomic<int> last_round{rounds};
@@ -33,8 +36,7 @@ litmus_result count_both_zero(int rounds, std::chrono::milliseconds budget, Ligh
   std::thread other([&] {
     for (int r = 0; r < last_round.load(std::memory_order_acquire); ++r) {
       int seen_go;
-      while ((seen_go = go.load(std::memory_order_acquire)) != r && seen_go != -2) {
-      }
+      while ((seen_go = go.load(std::memory_order_acquire)) != r && seen_go != -2) {}
       if (seen_go == -2) return;
       spin(r % 64);
       y.store(1, std::memory_order_relaxed);
@@ -53,8 +55,7 @@ litmus_result count_both_zero(int rounds, std::chrono::milliseconds budget, Ligh
     light();
     const int light_saw = y.load(std::memory_order_relaxed);
     int seen;
-    while ((seen = heavy_saw.load(std::memory_order_acquire)) == -1) {
-    }
+    while ((seen = heavy_saw.load(std::memory_order_acquire)) == -1) {}
     if (light_saw == 0 && seen == 0) ++result.both_zero;
     ++result.rounds;
   }
@@ -70,15 +71,16 @@ TEST(AsymmetricFenceStress, WithoutFencesTheHarnessSeesTheReordering) {
 #else
   auto compiler_only = [] { std::atomic_signal_fence(std::memory_order_seq_cst); };
   const litmus_result r = count_both_zero(200'000, std::chrono::seconds(2), compiler_only, compiler_only);
-  if (r.both_zero == 0 && r.rounds < 200'000) GTEST_SKIP() << "only " << r.rounds << " races ran: machine too busy";
+  if (r.both_zero == 0 && r.rounds < 200'000)
+    GTEST_SKIP() << "only " << r.rounds << " races ran: machine too busy";
   EXPECT_GT(r.both_zero, 0) << "in " << r.rounds << " races";
 #endif
 }
 
 TEST(AsymmetricFenceStress, StoreBufferingNeverSeesBothZero) {
   tandem::detail::enable_asymmetric_fences();
-  const litmus_result r =
-      count_both_zero(20'000, std::chrono::seconds(3), tandem::detail::light_fence, tandem::detail::heavy_fence);
+  const litmus_result r = count_both_zero(20'000, std::chrono::seconds(3), tandem::detail::light_fence,
+                                          tandem::detail::heavy_fence);
   EXPECT_GT(r.rounds, 100);
   EXPECT_EQ(r.both_zero, 0) << "in " << r.rounds << " races";
 }

@@ -1,13 +1,13 @@
 // Several producers and consumers share one injection queue: every item is taken
 // exactly once (per-item count and a checksum of ids).
-#include "tandem/detail/sched/injection_queue.hpp"
-
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <cstdint>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tandem/detail/sched/injection_queue.hpp"
 
 namespace {
 

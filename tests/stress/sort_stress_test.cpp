@@ -115,12 +115,12 @@ TEST(SortStress, NestedSortsInsideChunks) {
   const std::size_t n = max_size;
   std::vector<std::uint64_t> v(n);
   for (std::size_t i = 0; i < n; ++i) v[i] = splitmix64(77, i);
-  pool.install([&] {
-    par::for_each_chunk(v, n / 8 + 1, [](std::span<std::uint64_t> chunk) { par::sort(chunk); });
-  });
+  pool.install(
+      [&] { par::for_each_chunk(v, n / 8 + 1, [](std::span<std::uint64_t> chunk) { par::sort(chunk); }); });
   for (std::size_t start = 0; start < n; start += n / 8 + 1) {
     const std::size_t end = std::min(n, start + n / 8 + 1);
-    EXPECT_TRUE(std::is_sorted(v.begin() + static_cast<std::ptrdiff_t>(start), v.begin() + static_cast<std::ptrdiff_t>(end)));
+    EXPECT_TRUE(std::is_sorted(v.begin() + static_cast<std::ptrdiff_t>(start),
+                               v.begin() + static_cast<std::ptrdiff_t>(end)));
   }
 }
 

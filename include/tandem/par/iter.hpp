@@ -110,17 +110,19 @@ class parallel_iterator {
   }
   // The first n items / all but the first n / every n-th item from the first. Indexed only.
   auto take(std::size_t n) const { return slice(0, std::min(n, stage_.size()), 1); }
-  auto skip(std::size_t n) const { return slice(std::min(n, stage_.size()), stage_.size() - std::min(n, stage_.size()), 1); }
+  auto skip(std::size_t n) const {
+    return slice(std::min(n, stage_.size()), stage_.size() - std::min(n, stage_.size()), 1);
+  }
   auto step_by(std::size_t n) const {
     check_positive(n, "step_by");
-    return slice(0, (stage_.size() + n - 1) / n, n);
+    return slice(0, detail::iter::ceil_div(stage_.size(), n), n);
   }
   // fold(identity, op) then a consumer: one accumulator per piece of work, rayon's
   // fold; identity() makes a fresh accumulator, op(acc, item) returns the next one.
   template <class Identity, class Op>
   auto fold(Identity identity, Op op) const {
-    return iter_detail::wrap(detail::iter::fold_stage<Stage, Identity, Op>(stage_, std::move(identity), std::move(op)),
-                             hints_);
+    return iter_detail::wrap(
+        detail::iter::fold_stage<Stage, Identity, Op>(stage_, std::move(identity), std::move(op)), hints_);
   }
   // Bounds on the pieces the work is cut into (in input positions).
   auto with_min_len(std::size_t n) const {
@@ -244,7 +246,7 @@ class parallel_iterator {
   // The first item in sequence order that satisfies the predicate, or empty.
   template <class P>
   std::optional<value_type> find_first(P predicate) const {
-    auto found = first_match(std::move(predicate));
+    auto found = first_match<true>(std::move(predicate));
     if (!found) return std::nullopt;
     return std::move(found->second);
   }
@@ -253,9 +255,7 @@ class parallel_iterator {
   template <class P>
   std::optional<std::size_t> position_first(P predicate) const {
     static_assert(Stage::indexed, "position_first needs an indexed iterator (positions are input positions)");
-    auto found = first_match(std::move(predicate));
-    if (!found) return std::nullopt;
-    return found->first;
+    return first_match<false>(std::move(predicate));
   }
 
   // {items that satisfy the predicate, items that do not}, each in sequence order.
@@ -308,7 +308,8 @@ class parallel_iterator {
   template <class Leaf, class Combine>
   auto run(bool trivial, Leaf leaf, Combine combine) const {
     detail::iter::run_state state;
-    return detail::iter::run_pieces(stage_.size(), trivial, hints_, state, std::move(leaf), std::move(combine));
+    return detail::iter::run_pieces(stage_.size(), trivial, hints_, state, std::move(leaf),
+                                    std::move(combine));
   }
 
   auto slice(std::size_t first, std::size_t count, std::size_t step) const {
@@ -316,7 +317,9 @@ class parallel_iterator {
   }
 
   static void check_positive(std::size_t n, const char* what) {
-    if (n == 0) throw std::invalid_argument(std::string("par::parallel_iterator::") + what + ": the size must be positive, got 0");
+    if (n == 0)
+      throw std::invalid_argument(std::string("par::parallel_iterator::") + what +
+                                  ": the size must be positive, got 0");
   }
 
   template <class Identity>
@@ -345,7 +348,9 @@ class parallel_iterator {
 
   template <class Key>
   static auto by_key(Key key) {
-    return [key = std::move(key)](const auto& a, const auto& b) { return std::invoke(key, a) < std::invoke(key, b); };
+    return [key = std::move(key)](const auto& a, const auto& b) {
+      return std::invoke(key, a) < std::invoke(key, b);
+    };
   }
 
   // The first least (or first greatest) item under `less`.
@@ -372,13 +377,17 @@ class parallel_iterator {
   }
 
   static auto first_engaged() {
-    return [](std::optional<value_type> left, std::optional<value_type> right) { return left ? std::move(left) : std::move(right); };
+    return [](std::optional<value_type> left, std::optional<value_type> right) {
+      return left ? std::move(left) : std::move(right);
+    };
   }
 
   // {input position, item} of the first match in sequence order.
-  template <class P>
-  std::optional<std::pair<std::size_t, value_type>> first_match(P predicate) const {
-    using found_t = std::optional<std::pair<std::size_t, value_type>>;
+  // Keeps the item only when asked: position_first must work on items it cannot copy.
+  template <bool KeepItem, class P>
+  auto first_match(P predicate) const {
+    using entry_t = std::conditional_t<KeepItem, std::pair<std::size_t, value_type>, std::size_t>;
+    using found_t = std::optional<entry_t>;
     // Smallest input position matched so far: pieces past it have nothing to add.
     std::atomic<std::size_t> bound{std::numeric_limits<std::size_t>::max()};
     auto leaf = [&](std::size_t lo, std::size_t hi) {
@@ -387,11 +396,14 @@ class parallel_iterator {
       auto sink = [&](std::size_t i, auto&& x) {
         if (i > bound.load(std::memory_order_relaxed)) return false;
         if (!std::invoke(predicate, std::as_const(x))) return true;
-        found.emplace(i, std::forward<decltype(x)>(x));
+        if constexpr (KeepItem) {
+          found.emplace(i, std::forward<decltype(x)>(x));
+        } else {
+          found.emplace(i);
+        }
         std::size_t seen = bound.load(std::memory_order_relaxed);
         // Relaxed: the bound only prunes; the result travels through the combine.
-        while (i < seen && !bound.compare_exchange_weak(seen, i, std::memory_order_relaxed)) {
-        }
+        while (i < seen && !bound.compare_exchange_weak(seen, i, std::memory_order_relaxed)) {}
         return false;
       };
       stage_.drive(lo, hi, sink);
@@ -467,10 +479,11 @@ class parallel_iterator {
 // borrowed (items are references to its elements and must outlive the consumer call);
 // an rvalue is moved into the iterator.
 template <class R>
-  requires std::ranges::random_access_range<std::remove_reference_t<R>> &&
-           std::ranges::sized_range<std::remove_reference_t<R>>
+requires std::ranges::random_access_range<std::remove_reference_t<R>> &&
+    std::ranges::sized_range<std::remove_reference_t<R>>
 auto iter(R&& range) {
-  return parallel_iterator<detail::iter::range_source<R>>(detail::iter::range_source<R>(std::forward<R>(range)));
+  return parallel_iterator<detail::iter::range_source<R>>(
+      detail::iter::range_source<R>(std::forward<R>(range)));
 }
 
 // par::iter({1, 2, 3}): the list lives until the end of the full expression.

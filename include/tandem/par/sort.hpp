@@ -1,6 +1,7 @@
 // Parallel sorting and chunked work (rayon's par_sort_unstable, par_sort, par_chunks_mut).
 //
 //   par::sort(v);                                  // unstable, like std::sort
+//   par::sort(v.begin(), v.end());                 // iterator pairs work too
 //   par::sort(v, std::greater<>{});
 //   par::sort(people, {}, &person::age);           // projection, like std::ranges::sort
 //   par::stable_sort(records, by_key);             // stable, like std::stable_sort
@@ -44,7 +45,7 @@ namespace tandem::par {
 //   ordering (otherwise the behaviour is undefined, as for std::sort). Nothing else may
 //   access the range during the sort.
 template <std::ranges::random_access_range R, class Comp = std::less<>, class Proj = std::identity>
-  requires std::sortable<std::ranges::iterator_t<R>, Comp, Proj>
+requires std::sortable<std::ranges::iterator_t<R>, Comp, Proj>
 void sort(R&& range, Comp comp = {}, Proj proj = {}) {
   detail::sorting::compare_ref<Comp, Proj> cmp{&comp, &proj};
   const auto n = std::ranges::distance(range);
@@ -55,6 +56,16 @@ void sort(R&& range, Comp comp = {}, Proj proj = {}) {
     auto first = std::ranges::begin(range);
     detail::sorting::unstable_sort(first, first + n, cmp);
   }
+}
+
+// The same on [first, last).
+template <std::random_access_iterator I,
+          std::sentinel_for<I> S,
+          class Comp = std::less<>,
+          class Proj = std::identity>
+requires std::sortable<I, Comp, Proj>
+void sort(I first, S last, Comp comp = {}, Proj proj = {}) {
+  par::sort(std::ranges::subrange(std::move(first), std::move(last)), std::move(comp), std::move(proj));
 }
 
 // Sorts `range` into ascending order of comp(proj(a), proj(b)), keeping equal elements
@@ -74,7 +85,7 @@ void sort(R&& range, Comp comp = {}, Proj proj = {}) {
 //   object is leaked or destroyed twice.
 // - Thread safety: as par::sort.
 template <std::ranges::random_access_range R, class Comp = std::less<>, class Proj = std::identity>
-  requires std::sortable<std::ranges::iterator_t<R>, Comp, Proj>
+requires std::sortable<std::ranges::iterator_t<R>, Comp, Proj>
 void stable_sort(R&& range, Comp comp = {}, Proj proj = {}) {
   detail::sorting::compare_ref<Comp, Proj> cmp{&comp, &proj};
   const auto n = std::ranges::distance(range);
@@ -87,6 +98,17 @@ void stable_sort(R&& range, Comp comp = {}, Proj proj = {}) {
   }
 }
 
+// The same on [first, last).
+template <std::random_access_iterator I,
+          std::sentinel_for<I> S,
+          class Comp = std::less<>,
+          class Proj = std::identity>
+requires std::sortable<I, Comp, Proj>
+void stable_sort(I first, S last, Comp comp = {}, Proj proj = {}) {
+  par::stable_sort(std::ranges::subrange(std::move(first), std::move(last)), std::move(comp),
+                   std::move(proj));
+}
+
 // Cuts the contiguous `range` into consecutive chunks of chunk_size elements (the last
 // one may be shorter) and calls f(std::span<T> chunk, std::size_t chunk_index), or
 // f(chunk) if f takes only the span, once per chunk, in parallel (rayon's
@@ -97,16 +119,17 @@ void stable_sort(R&& range, Comp comp = {}, Proj proj = {}) {
 // - Blocking: returns when every call finished; where it runs is as for par::sort (a
 //   single chunk is processed on the calling thread).
 // - Exceptions: std::invalid_argument if chunk_size is 0 (before anything runs). If f
-//   throws, the other chunks still run (there is no cancellation), then the first
-//   exception in chunk order among the halves that threw is rethrown.
+//   throws, the other chunks still run (there is no cancellation), then the exception
+//   of the lowest-indexed chunk that threw is rethrown (the others are dropped).
 // - Thread safety: f is called concurrently from several threads through one shared
 //   reference.
 template <std::ranges::contiguous_range R, class F>
-  requires std::ranges::sized_range<R>
+requires std::ranges::sized_range<R>
 void for_each_chunk(R&& range, std::size_t chunk_size, F&& f) {
   using element = std::remove_reference_t<std::ranges::range_reference_t<R>>;
-  static_assert(std::is_invocable_v<F&, std::span<element>, std::size_t> || std::is_invocable_v<F&, std::span<element>>,
-                "par::for_each_chunk: f must be callable as f(std::span<T>, std::size_t) or f(std::span<T>)");
+  static_assert(
+      std::is_invocable_v<F&, std::span<element>, std::size_t> || std::is_invocable_v<F&, std::span<element>>,
+      "par::for_each_chunk: f must be callable as f(std::span<T>, std::size_t) or f(std::span<T>)");
   std::span<element> all(std::ranges::data(range), std::ranges::size(range));
   detail::sorting::for_each_chunk(all, chunk_size, f);
 }

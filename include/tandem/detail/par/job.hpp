@@ -27,8 +27,10 @@ struct job {
 // becomes the value it refers to (moved from), since the referent may not outlive
 // the closure's thread.
 template <class R>
-using value_of_t = std::conditional_t<std::is_void_v<R>, std::monostate,
-                                      std::conditional_t<std::is_rvalue_reference_v<R>, std::remove_reference_t<R>, R>>;
+using value_of_t =
+    std::conditional_t<std::is_void_v<R>,
+                       std::monostate,
+                       std::conditional_t<std::is_rvalue_reference_v<R>, std::remove_reference_t<R>, R>>;
 
 template <class F>
 using closure_value_t = value_of_t<std::invoke_result_t<F&>>;

@@ -27,6 +27,7 @@
 #include <chrono>
 #include <cstddef>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "tandem/detail/par/registry.hpp"
@@ -82,24 +83,27 @@ class piece_runner {
     std::size_t done = 0;
     std::size_t block = std::max<std::size_t>(1, hints_.min_len);
     const auto start = std::chrono::steady_clock::now();
-    result_type acc = leaf(0, std::min(block, n));
+    // emplace, never assignment: a result holding references (an optional pair from
+    // enumerate) would assign through them into the user's data.
+    std::optional<result_type> acc;
+    acc.emplace(leaf(0, std::min(block, n)));
     done = std::min(block, n);
     while (done < n && !state_.stopped() && std::chrono::steady_clock::now() - start < sequential_budget) {
       block = std::min(block * 2, hints_.max_len);
       const std::size_t next = std::min(n, done + block);
-      acc = combine_(std::move(acc), leaf(done, next));
+      result_type combined = combine_(std::move(*acc), leaf(done, next));
+      acc.emplace(std::move(combined));
       done = next;
     }
-    if (done == n || state_.stopped()) return acc;
-    return combine_(std::move(acc), in_parallel(done, n));
+    if (done == n || state_.stopped()) return std::move(*acc);
+    return combine_(std::move(*acc), in_parallel(done, n));
   }
 
  private:
   result_type in_parallel(std::size_t lo, std::size_t hi) {
     registry& r = current_registry();
-    return r.in_worker([&](worker_thread& w) {
-      return split(lo, hi, adaptive_splitter(w.owner().num_threads()), false);
-    });
+    return r.in_worker(
+        [&](worker_thread& w) { return split(lo, hi, adaptive_splitter(w.owner().num_threads()), false); });
   }
 
   result_type split(std::size_t lo, std::size_t hi, adaptive_splitter splitter, bool stolen) {
@@ -133,7 +137,8 @@ class piece_runner {
 // Runs leaf(lo, hi) over [0, n) as described above and combines the results in order.
 // leaf(i, i) must return the identity of combine.
 template <class Leaf, class Combine>
-auto run_pieces(std::size_t n, bool trivial, split_hints hints, run_state& state, Leaf leaf, Combine combine) {
+auto run_pieces(
+    std::size_t n, bool trivial, split_hints hints, run_state& state, Leaf leaf, Combine combine) {
   return piece_runner<Leaf, Combine>(leaf, combine, state, hints).run(n, trivial);
 }
 

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <functional>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <ranges>
 #include <span>
@@ -33,6 +34,11 @@ concept stage = requires(const T& s) {
   typename T::item_type;
 };
 
+// n / d rounded up, without overflowing for d near SIZE_MAX.
+inline std::size_t ceil_div(std::size_t n, std::size_t d) {
+  return n == 0 ? 0 : (n - 1) / d + 1;
+}
+
 // Drives an indexed stage through its get().
 template <class Stage, class Sink>
 bool drive_indexed(const Stage& s, std::size_t lo, std::size_t hi, Sink& sink) {
@@ -48,7 +54,14 @@ bool drive_indexed(const Stage& s, std::size_t lo, std::size_t hi, Sink& sink) {
 // it, so for_each can mutate), owned when given as an rvalue (views, temporaries).
 template <class R>
 class range_source {
-  using stored_t = std::conditional_t<std::is_lvalue_reference_v<R>, std::remove_reference_t<R>*, std::remove_cvref_t<R>>;
+  using owned_t = std::remove_cvref_t<R>;
+  // Borrowed: a pointer. Owned views: by value (cheap to copy). Owned containers: shared,
+  // so that adaptors, which copy the pipeline, neither copy the elements nor need
+  // them copyable.
+  using stored_t =
+      std::conditional_t<std::is_lvalue_reference_v<R>,
+                         std::remove_reference_t<R>*,
+                         std::conditional_t<std::ranges::view<owned_t>, owned_t, std::shared_ptr<owned_t>>>;
 
  public:
   static constexpr bool indexed = true;
@@ -68,8 +81,11 @@ class range_source {
   }
 
   // True when items are references into contiguous memory (chunks can be spans).
-  static constexpr bool contiguous = std::ranges::contiguous_range<std::remove_reference_t<R>> &&
-                                     std::is_lvalue_reference_v<std::ranges::range_reference_t<std::remove_reference_t<R>>>;
+  // Only for borrowed ranges: spans into an owned copy would dangle once the iterator
+  // that owns it is gone.
+  static constexpr bool contiguous =
+      std::is_lvalue_reference_v<R> && std::ranges::contiguous_range<std::remove_reference_t<R>> &&
+      std::is_lvalue_reference_v<std::ranges::range_reference_t<std::remove_reference_t<R>>>;
 
   auto* data() const { return std::ranges::data(range()); }
 
@@ -80,15 +96,19 @@ class range_source {
   static stored_t store(R&& r) {
     if constexpr (std::is_lvalue_reference_v<R>) {
       return &r;
-    } else {
+    } else if constexpr (std::ranges::view<owned_t>) {
       return stored_t(std::move(r));
+    } else {
+      return std::make_shared<owned_t>(std::move(r));
     }
   }
   range_t& range() const {
     if constexpr (std::is_lvalue_reference_v<R>) {
       return *stored_;
-    } else {
+    } else if constexpr (std::ranges::view<owned_t>) {
       return stored_;
+    } else {
+      return *stored_;
     }
   }
   mutable stored_t stored_;
@@ -99,14 +119,26 @@ class range_source {
 
 template <std::integral I>
 class integer_source {
+  // Arithmetic in the unsigned type: ranges wider than I's positive half do not overflow.
+  using unsigned_t = std::make_unsigned_t<I>;
+
  public:
   static constexpr bool indexed = true;
   static constexpr bool trivial = true;
   using item_type = I;
 
-  integer_source(I first, I last) : first_(first), count_(last > first ? static_cast<std::size_t>(last - first) : 0) {}
+  integer_source(I first, I last)
+      : first_(first),
+        count_(last > first ? static_cast<std::size_t>(
+                                  // The outer cast: narrow types promote to int, where the
+                                  // difference could be negative.
+                                  static_cast<unsigned_t>(static_cast<unsigned_t>(last) -
+                                                          static_cast<unsigned_t>(first)))
+                            : 0) {}
   std::size_t size() const { return count_; }
-  I get(std::size_t i) const { return static_cast<I>(first_ + static_cast<I>(i)); }
+  I get(std::size_t i) const {
+    return static_cast<I>(static_cast<unsigned_t>(first_) + static_cast<unsigned_t>(i));
+  }
   template <class Sink>
   bool drive(std::size_t lo, std::size_t hi, Sink& sink) const {
     return drive_indexed(*this, lo, hi, sink);
@@ -128,14 +160,12 @@ class map_stage {
 
   map_stage(Base base, F f) : base_(std::move(base)), f_(std::move(f)) {}
   std::size_t size() const { return base_.size(); }
-  item_type get(std::size_t i) const
-    requires Base::indexed
-  {
-    return std::invoke(f_, base_.get(i));
-  }
+  item_type get(std::size_t i) const requires Base::indexed { return std::invoke(f_, base_.get(i)); }
   template <class Sink>
   bool drive(std::size_t lo, std::size_t hi, Sink& sink) const {
-    auto mapped = [&](std::size_t i, auto&& x) { return sink(i, std::invoke(f_, std::forward<decltype(x)>(x))); };
+    auto mapped = [&](std::size_t i, auto&& x) {
+      return sink(i, std::invoke(f_, std::forward<decltype(x)>(x)));
+    };
     return base_.drive(lo, hi, mapped);
   }
 
@@ -153,12 +183,10 @@ class inspect_stage {
 
   inspect_stage(Base base, F f) : base_(std::move(base)), f_(std::move(f)) {}
   std::size_t size() const { return base_.size(); }
-  item_type get(std::size_t i) const
-    requires Base::indexed
-  {
+  item_type get(std::size_t i) const requires Base::indexed {
     item_type x = base_.get(i);
     std::invoke(f_, std::as_const(x));
-    return static_cast<item_type>(x);
+    return std::forward<item_type>(x);
   }
   template <class Sink>
   bool drive(std::size_t lo, std::size_t hi, Sink& sink) const {
@@ -176,7 +204,8 @@ class inspect_stage {
 
 template <stage Base>
 class enumerate_stage {
-  static_assert(Base::indexed, "enumerate needs an indexed iterator (no filter/filter_map/flat_map before it)");
+  static_assert(Base::indexed,
+                "enumerate needs an indexed iterator (no filter/filter_map/flat_map before it)");
 
  public:
   static constexpr bool indexed = true;
@@ -265,7 +294,7 @@ class chunks_stage {
   using item_type = typename decltype(chunk_type_helper())::type;
 
   chunks_stage(Base base, std::size_t chunk) : base_(std::move(base)), chunk_(chunk) {}
-  std::size_t size() const { return (base_.size() + chunk_ - 1) / chunk_; }
+  std::size_t size() const { return ceil_div(base_.size(), chunk_); }
   item_type get(std::size_t i) const {
     const std::size_t lo = i * chunk_;
     const std::size_t hi = std::min(base_.size(), lo + chunk_);
@@ -348,7 +377,8 @@ class flat_map_stage {
  public:
   static constexpr bool indexed = false;
   static constexpr bool trivial = false;
-  using item_type = std::conditional_t<std::is_lvalue_reference_v<inner_t>, std::ranges::range_reference_t<inner_range_t>,
+  using item_type = std::conditional_t<std::is_lvalue_reference_v<inner_t>,
+                                       std::ranges::range_reference_t<inner_range_t>,
                                        std::ranges::range_value_t<inner_range_t>>;
 
   flat_map_stage(Base base, F f) : base_(std::move(base)), f_(std::move(f)) {}
