@@ -7,4 +7,5 @@
 #include "tandem/par/join.hpp"
 #include "tandem/par/pool.hpp"
 #include "tandem/par/scope.hpp"
+#include "tandem/par/sort.hpp"
 #include "tandem/par/spawn.hpp"

@@ -27,7 +27,7 @@ namespace tandem::par {
 // Sorts `range` into ascending order of comp(proj(a), proj(b)); equal elements may be
 // reordered. Pattern-defeating quicksort (pdqsort) whose partitions are sorted in
 // parallel with par::join: O(n log n) comparisons in the worst case, O(n) for ranges
-// that are sorted, reverse sorted or all equal. Works on any random-access range with
+// that are sorted, strictly descending or all equal. Works on any random-access range with
 // swappable, move-constructible elements (move-only and non-default-constructible ones
 // included); allocates nothing. Contiguous ranges of small trivially copyable elements
 // get a branchless partition.
@@ -38,8 +38,9 @@ namespace tandem::par {
 //   elements are sorted on the calling thread.
 // - Exceptions: if comp or proj throws, every piece of work still finishes (or stops at
 //   its own throw), then the first exception is rethrown; the range then holds a
-//   permutation of its input (no element lost or duplicated), in unspecified order.
-//   If a move constructor or move assignment throws, the contents are unspecified.
+//   permutation of its input (no element lost or duplicated), in unspecified order; the
+//   same holds if a join deep in the sort throws par::stack_exhausted. If a move
+//   constructor or move assignment throws, the contents are unspecified.
 // - Thread safety: comp and proj are called concurrently from several threads (through
 //   one shared reference) and must be safe for that; they must implement a strict weak
 //   ordering (otherwise the behaviour is undefined, as for std::sort). Nothing else may
@@ -80,9 +81,10 @@ void sort(I first, S last, Comp comp = {}, Proj proj = {}) {
 //   untouched). If comp or proj throws, the pieces of work running at the time finish
 //   (or stop at their own throw), then the first exception is rethrown; the range then
 //   holds a permutation of its input in unspecified order, and the buffer's objects are
-//   destroyed and its storage freed. If a move constructor or move assignment throws,
-//   the contents of the range are unspecified (elements may be left moved-from), but no
-//   object is leaked or destroyed twice.
+//   destroyed and its storage freed (par::stack_exhausted from a join: the same). If a
+//   move constructor or move assignment throws, the contents of the range are
+//   unspecified (elements may be left moved-from), but no object is leaked or destroyed
+//   twice.
 // - Thread safety: as par::sort.
 template <std::ranges::random_access_range R, class Comp = std::less<>, class Proj = std::identity>
 requires std::sortable<std::ranges::iterator_t<R>, Comp, Proj>

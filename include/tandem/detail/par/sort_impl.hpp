@@ -1,27 +1,37 @@
 // Machinery behind par::sort, par::stable_sort and par::for_each_chunk (tandem/par/sort.hpp).
 //
 // Unstable sort: pattern-defeating quicksort (Orson Peters' pdqsort, as in rayon's
-// par_sort_unstable), with the two halves of every large partition handed to par::join.
-//   - pivot: median of 3, pseudo-median of 9 (ninther) above 128 elements;
-//   - partition: for small trivially copyable elements a branchless one (the cyclic
-//     Lomuto scheme of Rust's ipnsort; the BlockQuicksort scheme of pdqsort is kept too),
-//     else pdqsort's branchy Hoare partition; the pivot stays in the range (no hole);
+// par_sort_unstable), the two sides of every large partition handed to par::join.
+//   - whole-range check first: one ascending run is done, one strictly descending run is
+//     reversed (a scan that stops after a couple of elements on random data);
+//   - pivot: median of 3, ninther above 128 elements; for the branchless scheme a
+//     recursive pseudo-median of 3 (Rust's ipnsort) that looks at ~n^0.53 elements;
+//   - partition: for small trivially copyable elements in contiguous memory
+//     ("branchless_friendly"), BlockQuicksort's block partition above 16384 elements and
+//     ipnsort's cyclic Lomuto partition below, both branchless; otherwise pdqsort's
+//     branchy Hoare partition. The pivot stays in the range until its final swap;
 //   - an already partitioned range (no element moved) is finished by a bounded insertion
 //     sort if that succeeds within 8 moves (sorted, nearly sorted inputs: O(n));
-//   - a pivot equal to the previous pivot (which sits just left of the range) puts the
-//     elements equal to it aside in one pass (many duplicates: O(n log k));
+//   - a pivot not greater than the previous pivot (which sits just left of the range)
+//     puts the elements equal to it aside in one pass (many duplicates: O(n log k));
 //   - highly unbalanced partitions shuffle a few elements; after log2(n) of them the
 //     range is heapsorted (O(n log n) worst case);
-//   - insertion sort below 24 elements.
+//   - small pieces: sorting networks + a branchless merge up to 32 elements for the
+//     branchless scheme, insertion sort below 24 elements otherwise.
 // Stable sort: top-down merge sort ping-ponging between the range and one buffer of n
-// elements; the two halves are sorted with par::join and large merges are split in two
-// by binary search (the middle of the longer run, the bound in the other), recursively.
+// elements; the two halves are sorted with par::join and merges longer than 8192 are split
+// by binary search (the middle of the longer run, the bound in the other) into pieces
+// merged with par::join. Branchless_friendly elements: transposition networks on runs of
+// up to 8 and merges that run from both ends at once; others: insertion sort on runs of
+// up to 20 and a plain merge.
 //
-// Exception safety: every step that can throw (the comparator) happens while the range
-// holds a permutation of the input or with one element in a local "hole" that a catch
-// block writes back, so par::sort leaves a permutation when the comparator throws. The
-// stable sort's invariant: each recursive call, when it throws, leaves all of its
-// elements in the array it was asked to produce them in; see merge_sort below.
+// Exception safety: the comparator only runs while the range holds a permutation of the
+// input, or while one element sits in a local (an insertion sort's or a partition's
+// "hole") that a catch block writes back, or while the elements are being copied from an
+// intact source that a catch block copies back; so par::sort leaves a permutation when
+// the comparator throws. The stable sort's invariant: each recursive call, when it
+// throws, leaves all of its elements in the array it was asked to produce them in (see
+// merge_sort). A join that cannot start (par::stack_exhausted) is handled the same way.
 #pragma once
 
 #include <algorithm>
@@ -55,8 +65,8 @@ inline constexpr std::ptrdiff_t block_size = 64;
 inline constexpr std::ptrdiff_t block_partition_above = 16384;
 // Partitions with both sides at least this long are sorted with par::join.
 inline constexpr std::ptrdiff_t unstable_parallel_cutoff = 4096;
-// Merge sort: runs up to this long are insertion sorted; halves / merges longer than the
-// cutoffs go through par::join.
+// Merge sort: runs up to this long are insertion sorted (8 with networks, see
+// stable_network_length); halves / merges longer than the cutoffs go through par::join.
 inline constexpr std::ptrdiff_t stable_run_length = 20;
 inline constexpr std::ptrdiff_t stable_parallel_cutoff = 4096;
 inline constexpr std::ptrdiff_t merge_parallel_cutoff = 8192;
@@ -184,6 +194,7 @@ bool partial_insertion_sort(It begin, It end, Comp& comp) {
 // copy that is written back if the comparator throws.
 // ---------------------------------------------------------------------------------------------------------------
 inline constexpr std::ptrdiff_t small_sort_threshold = 32;
+static_assert(small_sort_threshold <= 32, "small_sort sorts two pieces of at most 16");
 
 template <class T, class Comp>
 [[gnu::always_inline]] inline void compare_exchange(T& a, T& b, Comp& comp) {
@@ -1084,7 +1095,7 @@ void merge_sort(X x, Y y, std::ptrdiff_t n, bool to_y, Comp& comp, std::ptrdiff_
       // start (par::stack_exhausted), neither, and everything is still in x.
       if (to_y) {
         move_range(x, x + n, y);
-      } else {
+      } else if (started) {
         move_range(y, y + n, x);
       }
       throw;
