@@ -26,7 +26,10 @@ struct litmus_result {
 // saw 0. The budget bounds the test on a busy machine, where the two spinning sides
 // may have to wait for each other's time slice.
 template <class LightFence, class HeavyFence>
-litmus_result count_both_zero(int rounds, std::chrono::milliseconds budget, LightFence light, HeavyFence heavy,
+litmus_result count_both_zero(int rounds,
+                              std::chrono::milliseconds budget,
+                              LightFence light,
+                              HeavyFence heavy,
                               bool stop_at_first = false) {
   std::atomic<int> x{0}, y{0};
   std::atomic<int> go{-1}, heavy_saw{-1};
@@ -79,9 +82,10 @@ TEST(AsymmetricFenceStress, WithoutFencesTheHarnessSeesTheReordering) {
 #else
   auto compiler_only = [] { std::atomic_signal_fence(std::memory_order_seq_cst); };
   // Races until the first reordering shows, for up to 3 s (usually well under 1 ms).
-  const litmus_result r = count_both_zero(std::numeric_limits<int>::max(), std::chrono::seconds(3), compiler_only,
-                                          compiler_only, true);
-  if (r.both_zero == 0 && r.rounds < 1'000'000) GTEST_SKIP() << "only " << r.rounds << " races ran: machine too busy";
+  const litmus_result r = count_both_zero(std::numeric_limits<int>::max(), std::chrono::seconds(3),
+                                          compiler_only, compiler_only, true);
+  if (r.both_zero == 0 && r.rounds < 1'000'000)
+    GTEST_SKIP() << "only " << r.rounds << " races ran: machine too busy";
   EXPECT_GT(r.both_zero, 0) << "in " << r.rounds << " races";
 #endif
 }

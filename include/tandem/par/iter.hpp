@@ -38,12 +38,6 @@
 #include "tandem/detail/par/iter/driver.hpp"
 #include "tandem/detail/par/iter/stages.hpp"
 
-namespace tandem::detail {
-// Hints the kernel to back [data, data + bytes) with huge pages: a fresh output
-// buffer then costs a few page faults instead of one per 4 KiB.
-void prefer_huge_pages(void* data, std::size_t bytes) noexcept;
-}  // namespace tandem::detail
-
 namespace tandem::par {
 
 template <class Stage>
@@ -285,7 +279,8 @@ class parallel_iterator {
 
   // Every item, in sequence order, in a new container: collect<std::vector>() or
   // collect<std::vector<long>>(). With a known length (no filter-like step) a vector
-  // is filled in place, each piece writing its own slots.
+  // is filled in place, each piece writing its own slots (after std::vector's own
+  // value-initialization, which touches the new pages on the calling thread).
   template <template <class...> class Container>
   auto collect() const {
     return collect<Container<value_type>>();
@@ -457,10 +452,7 @@ class parallel_iterator {
   template <class T>
   std::vector<T> collect_in_place() const {
     const std::size_t n = stage_.size();
-    std::vector<T> out;
-    out.reserve(n);
-    if (n * sizeof(T) >= (std::size_t{4} << 20)) detail::prefer_huge_pages(out.data(), n * sizeof(T));
-    out.resize(n);
+    std::vector<T> out(n);
     T* slots = out.data();
     auto leaf = [&](std::size_t lo, std::size_t hi) {
       for (std::size_t i = lo; i < hi; ++i) slots[i] = static_cast<T>(stage_.get(i));
