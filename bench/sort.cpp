@@ -13,43 +13,16 @@
 #include <tandem/par/pool.hpp>
 #include <tandem/par/sort.hpp>
 
+#include "support/data.hpp"
 #include "support/harness.hpp"
 
 namespace {
 
 using u64 = std::uint64_t;
 
-// The anchors' generator and checksums (../shared/anchors/cpp/common.hpp).
-u64 splitmix64(u64 seed, u64 i) {
-  u64 z = seed + (i + 1) * 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-u64 mix(u64 x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ull;
-  x ^= x >> 33;
-  return x;
-}
-
-u64 hash_seq(const u64* v, std::size_t n) {
-  u64 h = 0xcbf29ce484222325ull;
-  for (std::size_t i = 0; i < n; ++i) {
-    h = (h ^ v[i]) * 0x00000100000001b3ull;
-    h ^= h >> 29;
-  }
-  return h;
-}
-
-u64 hash_set(const u64* v, std::size_t n) {
-  u64 a = 0;
-  for (std::size_t i = 0; i < n; ++i) a += mix(v[i]);
-  return a;
-}
+using bench::hash_seq;
+using bench::hash_set;
+using bench::splitmix64;
 
 bool is_sorted(const std::vector<u64>& v) {
   for (std::size_t i = 1; i < v.size(); ++i) {

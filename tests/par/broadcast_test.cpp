@@ -22,29 +22,18 @@
 #include <tandem/par/join.hpp>
 #include <tandem/par/pool.hpp>
 
+#include "support/waiting.hpp"
+
 namespace {
+
+using test_support::thread_name;
+using test_support::wait_for;
 
 namespace par = tandem::par;
 using namespace std::chrono_literals;
 
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds timeout = 5000ms) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return pred();
-    std::this_thread::yield();
-  }
-  return true;
-}
-
 par::pool make_pool(std::size_t n, std::string prefix = "bcast-test-") {
   return par::pool::builder().num_threads(n).thread_name_prefix(std::move(prefix)).build();
-}
-
-std::string thread_name() {
-  char buf[32] = {};
-  pthread_getname_np(pthread_self(), buf, sizeof buf);
-  return buf;
 }
 
 std::vector<std::size_t> iota(std::size_t n) {

@@ -27,11 +27,16 @@
 #include <tandem/par/pool.hpp>
 #include <tandem/par/spawn.hpp>
 
+#include "support/waiting.hpp"
+
 // ---------------------------------------------------------------------------------------------------------------
 // Counting replacements of the global allocation functions. They count only while g_counting is set, so gtest
 // and test set-up allocate freely. The array and nothrow forms of the default library call these.
 // ---------------------------------------------------------------------------------------------------------------
 namespace {
+
+using test_support::thread_name;
+using test_support::wait_for;
 std::atomic<bool> g_counting{false};
 std::atomic<std::int64_t> g_allocations{0};
 
@@ -109,18 +114,6 @@ constexpr int kDeepNesting = 20'000;
 constexpr int kDeepNesting = 100'000;
 #endif
 
-// Spins (yielding) until pred() holds or `timeout` passes; returns pred()'s last value. Keeps every wait in
-// this file bounded: a broken engine fails a test instead of hanging it.
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds timeout = 5000ms) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return pred();
-    std::this_thread::yield();
-  }
-  return true;
-}
-
 std::uint64_t fib_seq(int n) {
   return n < 2 ? static_cast<std::uint64_t>(n) : fib_seq(n - 1) + fib_seq(n - 2);
 }
@@ -129,12 +122,6 @@ std::uint64_t fib_par(int n) {
   if (n < 2) return static_cast<std::uint64_t>(n);
   auto [a, b] = par::join([n] { return fib_par(n - 1); }, [n] { return fib_par(n - 2); });
   return a + b;
-}
-
-std::string thread_name() {
-  char buf[32] = {};
-  pthread_getname_np(pthread_self(), buf, sizeof buf);
-  return buf;
 }
 
 par::pool make_pool(std::size_t n, std::string prefix = "tandem-test-") {

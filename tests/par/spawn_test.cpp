@@ -20,26 +20,15 @@
 #include <tandem/par/pool.hpp>
 #include <tandem/par/spawn.hpp>
 
+#include "support/waiting.hpp"
+
 namespace {
+
+using test_support::thread_name;
+using test_support::wait_for;
 
 namespace par = tandem::par;
 using namespace std::chrono_literals;
-
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds timeout = 5000ms) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return pred();
-    std::this_thread::yield();
-  }
-  return true;
-}
-
-std::string thread_name() {
-  char buf[32] = {};
-  pthread_getname_np(pthread_self(), buf, sizeof buf);
-  return buf;
-}
 
 // Completion record shared (by shared_ptr) between a test and its detached jobs, so that a job that outlives
 // a failed test still touches live memory.
