@@ -160,13 +160,16 @@ void registry::inject_to(std::size_t index, job* j) {
   wake_worker(index);
 }
 
-void registry::wake_worker(std::size_t index) noexcept {
-  worker_thread& w = *workers_[index];
+bool registry::wake(worker_thread& w) noexcept {
   // acq_rel: exactly one party turns asleep into awake and moves the count back.
-  if (w.sleep_state_.exchange(awake, std::memory_order_acq_rel) == asleep) {
-    counters_.fetch_sub(sleeper_not_searcher, std::memory_order_seq_cst);
-    w.sleep_state_.notify_one();
-  }
+  if (w.sleep_state_.exchange(awake, std::memory_order_acq_rel) != asleep) return false;
+  counters_.fetch_sub(sleeper_not_searcher, std::memory_order_seq_cst);
+  w.sleep_state_.notify_one();
+  return true;
+}
+
+void registry::wake_worker(std::size_t index) noexcept {
+  wake(*workers_[index]);
 }
 
 void registry::wake_one() noexcept {
@@ -174,12 +177,8 @@ void registry::wake_one() noexcept {
   const std::size_t start = wake_cursor_.fetch_add(1, std::memory_order_relaxed);
   for (std::size_t k = 0; k < n; ++k) {
     worker_thread& w = *workers_[(start + k) % n];
-    if (w.sleep_state_.load(std::memory_order_relaxed) != asleep) continue;
-    if (w.sleep_state_.exchange(awake, std::memory_order_acq_rel) == asleep) {
-      counters_.fetch_sub(sleeper_not_searcher, std::memory_order_seq_cst);
-      w.sleep_state_.notify_one();
-      return;
-    }
+    // A relaxed look first, so that scanning awake workers writes nothing.
+    if (w.sleep_state_.load(std::memory_order_relaxed) == asleep && wake(w)) return;
   }
 }
 

@@ -27,24 +27,14 @@
 #include <tandem/par/pool.hpp>
 #include <tandem/par/sort.hpp>
 
+#include "support/random.hpp"
+#include "support/sanitizers.hpp"
+
 namespace par = tandem::par;
 
 namespace {
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define TANDEM_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define TANDEM_TEST_SANITIZED 1
-#endif
-#endif
-
-std::uint64_t splitmix64(std::uint64_t seed, std::uint64_t i) {
-  std::uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+using test_support::splitmix64;
 
 enum class shape { random, sorted, reversed, all_equal, organ_pipe, few_distinct, nearly_sorted, sawtooth };
 constexpr shape all_shapes[] = {shape::random,        shape::sorted,     shape::reversed,

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/sanitizers.hpp"
 #include "tandem/detail/sched/asymmetric_fence.hpp"
 
 namespace {
@@ -67,17 +68,9 @@ litmus_result count_both_zero(int rounds,
   return result;
 }
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define TANDEM_SANITIZED_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define TANDEM_SANITIZED_BUILD 1
-#endif
-#endif
-
 TEST(AsymmetricFenceStress, WithoutFencesTheHarnessSeesTheReordering) {
   if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "needs two cores to race";
-#if defined(TANDEM_SANITIZED_BUILD)
+#if defined(TANDEM_TEST_SANITIZED)
   GTEST_SKIP() << "sanitizer instrumentation between the store and the load hides the reordering";
 #else
   auto compiler_only = [] { std::atomic_signal_fence(std::memory_order_seq_cst); };

@@ -15,6 +15,8 @@
 #include <tandem/par/pool.hpp>
 #include <tandem/par/sort.hpp>
 
+#include "support/random.hpp"
+
 namespace par = tandem::par;
 
 namespace {
@@ -35,12 +37,7 @@ constexpr int rounds = 12;
 constexpr std::size_t max_size = 200'000;
 #endif
 
-std::uint64_t splitmix64(std::uint64_t seed, std::uint64_t i) {
-  std::uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+using test_support::splitmix64;
 
 struct item {
   std::uint32_t key;

@@ -1,11 +1,11 @@
 // Helpers shared by the par tests: bounded waiting and thread names.
 #pragma once
 
-#include <pthread.h>
-
 #include <chrono>
 #include <string>
 #include <thread>
+
+#include <pthread.h>
 
 namespace test_support {
 

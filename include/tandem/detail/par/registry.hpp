@@ -177,6 +177,8 @@ class registry : public std::enable_shared_from_this<registry> {
 
   explicit registry(registry_options options);
   void start_threads();
+  // Turns w from asleep to awake and notifies it; false if it was not asleep.
+  bool wake(worker_thread& w) noexcept;
 
   static constexpr std::uint64_t one_sleeper = std::uint64_t{1} << 32;
   // A searcher becoming a sleeper (added) or a sleeper becoming a searcher (subtracted).

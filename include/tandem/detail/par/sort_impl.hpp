@@ -264,43 +264,20 @@ void sort_network(T* v, Comp& comp) {
   run_network<N, pruned_network16<N>>(v, comp, std::make_index_sequence<pruned_network16<N>::size>{});
 }
 
+// Calls body.template operator()<N>() for the N in [First, First + sizeof...(I)) equal
+// to n; does nothing for any other n.
+template <std::size_t First, class Body, std::size_t... I>
+void with_static_size(std::ptrdiff_t n, Body&& body, std::index_sequence<I...>) {
+  (void)((n == static_cast<std::ptrdiff_t>(First + I) ? (body.template operator()<First + I>(), true)
+                                                      : false) ||
+         ...);
+}
+
 // Sorts up to 16 elements with a sorting network.
 template <class T, class Comp>
 void small_sort_piece(T* v, std::ptrdiff_t n, Comp& comp) {
-  switch (n) {
-    case 2:
-      return sort_network<2>(v, comp);
-    case 3:
-      return sort_network<3>(v, comp);
-    case 4:
-      return sort_network<4>(v, comp);
-    case 5:
-      return sort_network<5>(v, comp);
-    case 6:
-      return sort_network<6>(v, comp);
-    case 7:
-      return sort_network<7>(v, comp);
-    case 8:
-      return sort_network<8>(v, comp);
-    case 9:
-      return sort_network<9>(v, comp);
-    case 10:
-      return sort_network<10>(v, comp);
-    case 11:
-      return sort_network<11>(v, comp);
-    case 12:
-      return sort_network<12>(v, comp);
-    case 13:
-      return sort_network<13>(v, comp);
-    case 14:
-      return sort_network<14>(v, comp);
-    case 15:
-      return sort_network<15>(v, comp);
-    case 16:
-      return sort_network<16>(v, comp);
-    default:
-      return;
-  }
+  with_static_size<2>(
+      n, [&]<std::size_t N>() { sort_network<N>(v, comp); }, std::make_index_sequence<15>{});
 }
 
 // Merges the sorted src[0, h) and src[h, n), h = n / 2, into dst, from both ends at once
@@ -1016,32 +993,13 @@ inline constexpr std::ptrdiff_t stable_network_length = 8;
 // Stable sort of up to 8 branchless_friendly elements.
 template <class T, class Comp>
 void stable_small_sort(T* v, std::ptrdiff_t n, Comp& comp) {
-  using std::make_index_sequence;
-  switch (n) {
-    case 2:
-      return run_network<2, transposition_network<2>>(v, comp,
-                                                      make_index_sequence<transposition_network<2>::size>{});
-    case 3:
-      return run_network<3, transposition_network<3>>(v, comp,
-                                                      make_index_sequence<transposition_network<3>::size>{});
-    case 4:
-      return run_network<4, transposition_network<4>>(v, comp,
-                                                      make_index_sequence<transposition_network<4>::size>{});
-    case 5:
-      return run_network<5, transposition_network<5>>(v, comp,
-                                                      make_index_sequence<transposition_network<5>::size>{});
-    case 6:
-      return run_network<6, transposition_network<6>>(v, comp,
-                                                      make_index_sequence<transposition_network<6>::size>{});
-    case 7:
-      return run_network<7, transposition_network<7>>(v, comp,
-                                                      make_index_sequence<transposition_network<7>::size>{});
-    case 8:
-      return run_network<8, transposition_network<8>>(v, comp,
-                                                      make_index_sequence<transposition_network<8>::size>{});
-    default:
-      return;
-  }
+  with_static_size<2>(
+      n,
+      [&]<std::size_t N>() {
+        run_network<N, transposition_network<N>>(v, comp,
+                                                 std::make_index_sequence<transposition_network<N>::size>{});
+      },
+      std::make_index_sequence<7>{});
 }
 
 // Merges src[0, n/2) and src[n/2, n) into dst (branchless_friendly elements): runs already
