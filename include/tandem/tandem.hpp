@@ -1,4 +1,8 @@
 // Everything tandem offers.
 #pragma once
 
+#include "tandem/errors.hpp"
 #include "tandem/par.hpp"
+#include "tandem/runtime.hpp"
+#include "tandem/spawn.hpp"
+#include "tandem/task.hpp"

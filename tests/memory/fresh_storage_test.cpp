@@ -1,8 +1,4 @@
 // detail/memory/fresh_storage.hpp: the huge-page hint for large fresh outputs.
-#include <tandem/detail/memory/fresh_storage.hpp>
-
-#include <gtest/gtest.h>
-
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -10,6 +6,10 @@
 #include <memory>
 #include <sstream>
 #include <string>
+
+#include <gtest/gtest.h>
+
+#include <tandem/detail/memory/fresh_storage.hpp>
 
 namespace {
 
@@ -49,7 +49,8 @@ TEST(FreshStorage, LargeBufferKeepsItsContentsAndGetsTheHint) {
   for (std::size_t i = 0; i < bytes; i += 4096)
     ASSERT_EQ(buffer[i], static_cast<unsigned char>(i >> 12)) << "byte " << i;
 
-  const auto first_whole_page = (reinterpret_cast<std::uintptr_t>(buffer.get()) + huge_page - 1) & ~(huge_page - 1);
+  const auto first_whole_page =
+      (reinterpret_cast<std::uintptr_t>(buffer.get()) + huge_page - 1) & ~(huge_page - 1);
   const std::string flags = vm_flags_at(reinterpret_cast<const void*>(first_whole_page));
   ASSERT_FALSE(flags.empty()) << "no mapping found in /proc/self/smaps";
   if (kernel_has_transparent_huge_pages() && std::getenv("TANDEM_HUGE_PAGES") == nullptr) {

@@ -1,13 +1,13 @@
 // par/errors.hpp: the error types the par engine reports.
-#include <tandem/par/errors.hpp>
-#include <tandem/par/join.hpp>
-#include <tandem/par/pool.hpp>
-
-#include <gtest/gtest.h>
-
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+
+#include <gtest/gtest.h>
+
+#include <tandem/par/errors.hpp>
+#include <tandem/par/join.hpp>
+#include <tandem/par/pool.hpp>
 
 namespace {
 

@@ -1,0 +1,67 @@
+// The runtime's engine as the public templates see it (src/runtime/runtime_core.cpp).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "tandem/detail/runtime/task_header.hpp"
+
+namespace tandem::detail {
+
+class runtime_core;
+
+struct runtime_options {
+  bool current_thread = false;
+  std::size_t worker_threads = 0;  // 0: TANDEM_WORKER_THREADS, else logical cores
+  std::string thread_name_prefix = "tandem-rt";
+  std::size_t stack_size = 2u << 20;
+  std::function<void(std::size_t)> on_thread_start;
+  std::function<void(std::size_t)> on_thread_stop;
+};
+
+std::shared_ptr<runtime_core> make_runtime_core(runtime_options options);
+std::size_t worker_count(const runtime_core& core) noexcept;
+
+// The runtime whose worker (or block_on driver) is the calling thread, or null.
+runtime_core* current_runtime_core() noexcept;
+std::shared_ptr<runtime_core> share_core(runtime_core& core);
+
+task_scheduler* scheduler_of(runtime_core& core) noexcept;
+// Lists the new task (holding its owned-list reference) and schedules it (its queue
+// reference); on a runtime that is shutting down the task is cancelled instead.
+void launch(runtime_core& core, task_header* task) noexcept;
+
+// Told when the block_on root completes.
+class blocking_waiter final : public completion_listener {
+ public:
+  void task_completed(task_header*) noexcept override {
+    // Release: the root's output is written before the waiter reads it.
+    done_.store(true, std::memory_order_release);
+    done_.notify_all();
+  }
+  bool done() const noexcept { return done_.load(std::memory_order_acquire); }
+  void wait() const noexcept {
+    while (!done()) done_.wait(false, std::memory_order_acquire);
+  }
+
+ private:
+  std::atomic<bool> done_{false};
+};
+
+// block_on's wait: drives the scheduler on this thread (current_thread flavor) or
+// sleeps until the waiter is told (multi_thread). Throws std::logic_error when called
+// on a worker thread of any runtime.
+void check_block_on_allowed();
+void wait_for_root(runtime_core& core, blocking_waiter& waiter);
+
+// Stops the workers and cancels every task left. False when a worker was still in a
+// poll after `timeout`: its thread is detached and the core must then be kept alive.
+bool shutdown_core(runtime_core& core, std::chrono::nanoseconds timeout) noexcept;
+// Keeps a core whose detached worker may still run until the process exits.
+void keep_alive_forever(std::shared_ptr<runtime_core> core) noexcept;
+
+}  // namespace tandem::detail

@@ -1,0 +1,16 @@
+// The errors the async runtime reports.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace tandem {
+
+// Thrown by awaiting the join_handle of a task that was aborted (or cancelled by its
+// runtime's shutdown) before it finished.
+class task_cancelled : public std::runtime_error {
+ public:
+  task_cancelled() : std::runtime_error("tandem: the task was cancelled before it finished") {}
+};
+
+}  // namespace tandem

@@ -1,0 +1,584 @@
+// The async runtime's scheduler. The protocol (queues, searching, parking, shutdown)
+// is in src/runtime/README.md.
+#include "tandem/detail/runtime/runtime_core.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <stdexcept>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <pthread.h>
+
+#include "tandem/detail/sched/asymmetric_fence.hpp"
+#include "tandem/detail/sched/bounded_run_queue.hpp"
+
+namespace tandem::detail {
+
+namespace {
+
+// Polls of the LIFO slot in a row before its task goes to the back of the queue.
+constexpr unsigned lifo_poll_limit = 3;
+// Every this many polls a worker looks at the injection queue first (fairness).
+constexpr unsigned injection_check_interval = 61;
+constexpr std::size_t owned_shard_count = 64;
+
+std::size_t parse_worker_count(std::string_view text) {
+  std::size_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc{} || end != text.data() + text.size() || value == 0 || value > 4096) {
+    throw std::invalid_argument("TANDEM_WORKER_THREADS must be a whole number from 1 to 4096, got '" +
+                                std::string(text) + "'");
+  }
+  return value;
+}
+
+std::size_t default_worker_count() {
+  if (const char* env = std::getenv("TANDEM_WORKER_THREADS"); env != nullptr && *env != '\0')
+    return parse_worker_count(env);
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 1 : cores;
+}
+
+// A spin lock for the owned-task shards: held for a few pointer writes.
+class spin_lock {
+ public:
+  void lock() noexcept {
+    // Acquire: pairs with unlock's release.
+    while (locked_.exchange(true, std::memory_order_acquire)) {
+      while (locked_.load(std::memory_order_relaxed)) std::this_thread::yield();
+    }
+  }
+  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> locked_{false};
+};
+
+// The live tasks of one shard: an intrusive doubly linked list.
+struct alignas(64) owned_shard {
+  spin_lock lock;
+  task_header* first = nullptr;
+  bool closed = false;
+};
+
+// FIFO of tasks from outside the workers and of overflow: intrusive, under a mutex.
+class injection_list {
+ public:
+  void push(task_header* first, task_header* last, std::size_t count) noexcept {
+    std::lock_guard guard(mutex_);
+    last->queue_next = nullptr;
+    if (tail_ != nullptr) {
+      tail_->queue_next = first;
+    } else {
+      head_ = first;
+    }
+    tail_ = last;
+    // Release (under the lock anyway): a reader of the length that then locks finds
+    // the items; the length is only a hint for idle workers.
+    length_.store(length_.load(std::memory_order_relaxed) + count, std::memory_order_release);
+  }
+  // Pops one task and moves up to `extra` more into `into` (the caller's own queue).
+  task_header* pop(bounded_run_queue<task_header>* into, std::size_t extra) noexcept {
+    if (looks_empty()) return nullptr;
+    std::lock_guard guard(mutex_);
+    task_header* first = head_;
+    if (first == nullptr) return nullptr;
+    head_ = first->queue_next;
+    std::size_t taken = 1;
+    while (into != nullptr && extra > 0 && head_ != nullptr) {
+      task_header* next = head_->queue_next;
+      if (!into->push(head_)) break;
+      head_ = next;
+      --extra;
+      ++taken;
+    }
+    if (head_ == nullptr) tail_ = nullptr;
+    length_.store(length_.load(std::memory_order_relaxed) - taken, std::memory_order_release);
+    return first;
+  }
+  bool looks_empty() const noexcept { return length_.load(std::memory_order_acquire) == 0; }
+
+ private:
+  std::mutex mutex_;
+  task_header* head_ = nullptr;
+  task_header* tail_ = nullptr;
+  std::atomic<std::size_t> length_{0};
+};
+
+}  // namespace
+
+class runtime_core final : public task_scheduler, public std::enable_shared_from_this<runtime_core> {
+ public:
+  explicit runtime_core(runtime_options options);
+  ~runtime_core();
+
+  void start();
+  void schedule(task_header* task, schedule_kind kind) override;
+  void forget(task_header* task) noexcept override;
+  void launch(task_header* task) noexcept;
+  void wait_for_root(blocking_waiter& waiter);
+  bool shutdown(std::chrono::nanoseconds timeout) noexcept;
+  std::size_t workers() const noexcept { return workers_.size(); }
+
+ private:
+  struct worker {
+    runtime_core* core = nullptr;
+    std::size_t index = 0;
+    bounded_run_queue<task_header> local;
+    task_header* lifo = nullptr;
+    unsigned lifo_streak = 0;
+    unsigned tick = 0;
+    bool searching = false;
+    std::uint64_t random = 0;
+    // 1 while parked; the unparker stores 0 and notifies.
+    alignas(64) std::atomic<std::uint32_t> parked{0};
+    pthread_t thread{};
+    bool has_thread = false;
+  };
+
+  // Idle bookkeeping: unparked workers (high 32 bits) and searching ones (low 32).
+  static constexpr std::uint64_t one_unparked = std::uint64_t{1} << 32;
+  static std::uint32_t searching_of(std::uint64_t s) noexcept { return static_cast<std::uint32_t>(s); }
+  static std::uint32_t unparked_of(std::uint64_t s) noexcept { return static_cast<std::uint32_t>(s >> 32); }
+
+  void worker_main(worker& w);
+  bool run_worker_once(worker& w);
+  task_header* next_task(worker& w);
+  task_header* steal_work(worker& w);
+  void push_local(worker& w, task_header* task, schedule_kind kind);
+  void overflow(worker& w, task_header* task);
+  bool try_start_searching(worker& w) noexcept;
+  void stop_searching(worker& w) noexcept;
+  void notify_one() noexcept;
+  void notify_all() noexcept;
+  void park(worker& w);
+  bool any_work_visible() const noexcept;
+  void drain_everything() noexcept;
+
+  runtime_options options_;
+  std::vector<std::unique_ptr<worker>> workers_;
+  injection_list injection_;
+  std::array<owned_shard, owned_shard_count> owned_;
+  std::atomic<std::uint64_t> idle_{0};
+  std::mutex sleepers_mutex_;
+  std::vector<worker*> sleepers_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> running_threads_{0};
+  std::mutex exit_mutex_;
+  std::condition_variable exit_cv_;
+  bool shut_down_ = false;
+  std::atomic<std::uint32_t> external_shard_{0};
+};
+
+namespace {
+
+struct worker_identity {
+  runtime_core* core = nullptr;
+  void* worker = nullptr;  // runtime_core::worker, erased to keep it private
+};
+thread_local worker_identity current_identity;
+
+}  // namespace
+
+runtime_core::runtime_core(runtime_options options) : options_(std::move(options)) {
+  std::size_t count = options_.current_thread ? 1 : options_.worker_threads;
+  if (count == 0) count = default_worker_count();
+  workers_.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    auto w = std::make_unique<worker>();
+    w->core = this;
+    w->index = i;
+    w->random = 0x9e3779b97f4a7c15ull * (i + 1);
+    workers_.push_back(std::move(w));
+  }
+  idle_.store(one_unparked * count, std::memory_order_relaxed);
+}
+
+runtime_core::~runtime_core() { shutdown(std::chrono::nanoseconds::max()); }
+
+void runtime_core::start() {
+  enable_asymmetric_fences();
+  if (options_.current_thread) return;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  if (const int error = pthread_attr_setstacksize(&attr, options_.stack_size); error != 0) {
+    pthread_attr_destroy(&attr);
+    throw std::invalid_argument("runtime::builder: the system refuses a worker stack of " +
+                                std::to_string(options_.stack_size) + " bytes");
+  }
+  for (auto& w : workers_) {
+    running_threads_.fetch_add(1, std::memory_order_relaxed);
+    const int error = pthread_create(
+        &w->thread, &attr,
+        [](void* raw) -> void* {
+          auto* self = static_cast<worker*>(raw);
+          self->core->worker_main(*self);
+          return nullptr;
+        },
+        w.get());
+    if (error != 0) {
+      running_threads_.fetch_sub(1, std::memory_order_relaxed);
+      pthread_attr_destroy(&attr);
+      shutdown(std::chrono::nanoseconds::max());
+      throw std::system_error(error, std::generic_category(), "runtime: cannot start a worker thread");
+    }
+    w->has_thread = true;
+  }
+  pthread_attr_destroy(&attr);
+}
+
+void runtime_core::worker_main(worker& w) {
+  current_identity = {this, &w};
+  const std::string name = (options_.thread_name_prefix + "-" + std::to_string(w.index)).substr(0, 15);
+  pthread_setname_np(pthread_self(), name.c_str());
+  if (options_.on_thread_start) options_.on_thread_start(w.index);
+  while (!stopping_.load(std::memory_order_acquire)) {
+    if (!run_worker_once(w)) park(w);
+  }
+  if (options_.on_thread_stop) options_.on_thread_stop(w.index);
+  current_identity = {};
+  {
+    std::lock_guard guard(exit_mutex_);
+    running_threads_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  exit_cv_.notify_all();
+}
+
+bool runtime_core::run_worker_once(worker& w) {
+  task_header* task = next_task(w);
+  if (task == nullptr) return false;
+  // Found work, wherever it came from: stop counting as a searcher, or pushers would
+  // think someone is still looking and wake nobody.
+  stop_searching(w);
+  task->run();
+  return true;
+}
+
+task_header* runtime_core::next_task(worker& w) {
+  ++w.tick;
+  if (w.tick % injection_check_interval == 0) {
+    if (task_header* task = injection_.pop(nullptr, 0)) return task;
+  }
+  if (w.lifo != nullptr) {
+    task_header* task = std::exchange(w.lifo, nullptr);
+    if (w.lifo_streak < lifo_poll_limit) {
+      ++w.lifo_streak;
+      return task;
+    }
+    push_local(w, task, schedule_kind::yielded);
+  }
+  w.lifo_streak = 0;
+  if (task_header* task = w.local.pop()) return task;
+  if (task_header* task = injection_.pop(&w.local, bounded_run_queue<task_header>::capacity / 2)) return task;
+  if (workers_.size() > 1 && try_start_searching(w)) {
+    task_header* task = steal_work(w);
+    if (task == nullptr) task = injection_.pop(&w.local, bounded_run_queue<task_header>::capacity / 2);
+    if (task != nullptr) return task;
+  }
+  return nullptr;
+}
+
+task_header* runtime_core::steal_work(worker& w) {
+  const std::size_t n = workers_.size();
+  w.random ^= w.random << 13;
+  w.random ^= w.random >> 7;
+  w.random ^= w.random << 17;
+  const std::size_t start = w.random % n;
+  for (std::size_t i = 0; i < n; ++i) {
+    worker& victim = *workers_[(start + i) % n];
+    if (&victim == &w) continue;
+    if (task_header* task = victim.local.steal_into(w.local)) return task;
+  }
+  return nullptr;
+}
+
+bool runtime_core::try_start_searching(worker& w) noexcept {
+  if (w.searching) return true;
+  // At most half of the workers search at once (tokio's rule): more only contend.
+  const std::uint64_t s = idle_.load(std::memory_order_relaxed);
+  if (2 * searching_of(s) >= workers_.size()) return false;
+  idle_.fetch_add(1, std::memory_order_acq_rel);
+  w.searching = true;
+  return true;
+}
+
+void runtime_core::stop_searching(worker& w) noexcept {
+  if (!w.searching) return;
+  w.searching = false;
+  // The last searcher to find work wakes another worker to keep looking: there may be
+  // more where this came from.
+  const std::uint64_t before = idle_.fetch_sub(1, std::memory_order_acq_rel);
+  if (searching_of(before) == 1) notify_one();
+}
+
+void runtime_core::schedule(task_header* task, schedule_kind kind) {
+  const worker_identity& me = current_identity;
+  if (me.core == this) {
+    push_local(*static_cast<worker*>(me.worker), task, kind);
+  } else {
+    injection_.push(task, task, 1);
+  }
+  notify_one();
+}
+
+void runtime_core::push_local(worker& w, task_header* task, schedule_kind kind) {
+  if (kind == schedule_kind::woken) {
+    task_header* previous = std::exchange(w.lifo, task);
+    if (previous == nullptr) return;
+    task = previous;
+  }
+  if (!w.local.push(task)) overflow(w, task);
+}
+
+void runtime_core::overflow(worker& w, task_header* task) {
+  std::array<task_header*, bounded_run_queue<task_header>::capacity / 2> moved;
+  const std::uint32_t count = w.local.take_half_for_overflow(moved.data());
+  for (std::uint32_t i = 0; i < count; ++i) moved[i]->queue_next = i + 1 < count ? moved[i + 1] : task;
+  injection_.push(count > 0 ? moved[0] : task, task, count + 1);
+}
+
+void runtime_core::notify_one() noexcept {
+  // Pairs with park's heavy fence (Dekker): either this load sees the parker's
+  // decrement of `unparked`, or the parker's recheck sees the work we pushed.
+  light_fence();
+  const std::uint64_t s = idle_.load(std::memory_order_relaxed);
+  if (searching_of(s) != 0 || unparked_of(s) >= workers_.size()) return;
+  worker* chosen = nullptr;
+  {
+    std::lock_guard guard(sleepers_mutex_);
+    if (sleepers_.empty()) return;
+    chosen = sleepers_.back();
+    sleepers_.pop_back();
+    // The woken worker comes back searching.
+    idle_.fetch_add(one_unparked + 1, std::memory_order_acq_rel);
+  }
+  chosen->searching = true;
+  // Release: its `searching` flag (written above, read by it after waking) and the
+  // work we pushed are visible to it.
+  chosen->parked.store(0, std::memory_order_release);
+  chosen->parked.notify_one();
+}
+
+void runtime_core::notify_all() noexcept {
+  std::vector<worker*> woken;
+  {
+    std::lock_guard guard(sleepers_mutex_);
+    woken.swap(sleepers_);
+    idle_.fetch_add(one_unparked * woken.size(), std::memory_order_acq_rel);
+  }
+  for (worker* w : woken) {
+    w->parked.store(0, std::memory_order_release);
+    w->parked.notify_one();
+  }
+}
+
+bool runtime_core::any_work_visible() const noexcept {
+  if (!injection_.looks_empty()) return true;
+  for (const auto& w : workers_) {
+    if (!w->local.looks_empty()) return true;
+  }
+  return false;
+}
+
+void runtime_core::park(worker& w) {
+  w.parked.store(1, std::memory_order_relaxed);
+  {
+    std::lock_guard guard(sleepers_mutex_);
+    const bool was_searching = std::exchange(w.searching, false);
+    sleepers_.push_back(&w);
+    idle_.fetch_sub(one_unparked + (was_searching ? 1 : 0), std::memory_order_acq_rel);
+  }
+  // Pairs with notify_one's light fence (Dekker): either the pusher sees us parked and
+  // wakes someone, or the recheck below sees its work.
+  heavy_fence();
+  if (any_work_visible() || stopping_.load(std::memory_order_acquire)) {
+    std::lock_guard guard(sleepers_mutex_);
+    auto it = std::find(sleepers_.begin(), sleepers_.end(), &w);
+    if (it != sleepers_.end()) {
+      sleepers_.erase(it);
+      idle_.fetch_add(one_unparked, std::memory_order_acq_rel);
+      w.parked.store(0, std::memory_order_relaxed);
+      return;
+    }
+  }
+  // Acquire: pairs with the unparker's release.
+  while (w.parked.load(std::memory_order_acquire) == 1) w.parked.wait(1, std::memory_order_acquire);
+}
+
+void runtime_core::forget(task_header* task) noexcept {
+  owned_shard& shard = owned_[task->owned_shard];
+  std::lock_guard guard(shard.lock);
+  if (task->owned_prev == nullptr && shard.first != task) return;  // taken off at shutdown
+  if (task->owned_prev != nullptr) {
+    task->owned_prev->owned_next = task->owned_next;
+  } else {
+    shard.first = task->owned_next;
+  }
+  if (task->owned_next != nullptr) task->owned_next->owned_prev = task->owned_prev;
+  task->owned_prev = task->owned_next = nullptr;
+  // The list's reference; never the last one here (the poller holds one).
+  task->drop_ref();
+}
+
+void runtime_core::launch(task_header* task) noexcept {
+  const worker_identity& me = current_identity;
+  const std::size_t index = me.core == this ? static_cast<worker*>(me.worker)->index
+                                            : external_shard_.fetch_add(1, std::memory_order_relaxed);
+  task->owned_shard = static_cast<std::uint32_t>(index % owned_shard_count);
+  owned_shard& shard = owned_[task->owned_shard];
+  {
+    std::lock_guard guard(shard.lock);
+    if (!shard.closed) {
+      task->owned_next = shard.first;
+      if (shard.first != nullptr) shard.first->owned_prev = task;
+      shard.first = task;
+      schedule(task, schedule_kind::spawned);
+      return;
+    }
+  }
+  // Shut down: cancel at once. The queue's reference is dropped here; the owned
+  // list's serves as the poller's in cancel_at_shutdown.
+  task->cancel_at_shutdown();
+  task->drop_ref();
+}
+
+void runtime_core::wait_for_root(blocking_waiter& waiter) {
+  if (!options_.current_thread) {
+    waiter.wait();
+    return;
+  }
+  worker& w = *workers_.front();
+  current_identity = {this, &w};
+  while (!waiter.done()) {
+    if (!run_worker_once(w)) park(w);
+  }
+  current_identity = {};
+}
+
+void runtime_core::drain_everything() noexcept {
+  // Only this thread runs now: cancel every live task, then drop the queue references.
+  for (bool found = true; found;) {
+    found = false;
+    for (owned_shard& shard : owned_) {
+      for (;;) {
+        task_header* task = nullptr;
+        {
+          std::lock_guard guard(shard.lock);
+          shard.closed = true;
+          task = shard.first;
+          if (task == nullptr) break;
+          shard.first = task->owned_next;
+          if (shard.first != nullptr) shard.first->owned_prev = nullptr;
+          task->owned_prev = task->owned_next = nullptr;
+        }
+        found = true;
+        task->cancel_at_shutdown();
+      }
+    }
+    for (auto& w : workers_) {
+      if (task_header* task = std::exchange(w->lifo, nullptr)) {
+        found = true;
+        task->drop_ref();
+      }
+      while (task_header* task = w->local.pop()) {
+        found = true;
+        task->drop_ref();
+      }
+    }
+    while (task_header* task = injection_.pop(nullptr, 0)) {
+      found = true;
+      task->drop_ref();
+    }
+  }
+}
+
+bool runtime_core::shutdown(std::chrono::nanoseconds timeout) noexcept {
+  {
+    std::lock_guard guard(exit_mutex_);
+    if (shut_down_) return true;
+    shut_down_ = true;
+  }
+  stopping_.store(true, std::memory_order_release);
+  notify_all();
+  bool all_exited = true;
+  {
+    std::unique_lock lock(exit_mutex_);
+    auto exited = [this] { return running_threads_.load(std::memory_order_relaxed) == 0; };
+    if (timeout == std::chrono::nanoseconds::max()) {
+      exit_cv_.wait(lock, exited);
+    } else {
+      all_exited = exit_cv_.wait_for(lock, timeout, exited);
+    }
+  }
+  if (!all_exited) {
+    // A poll that does not return: its worker keeps the runtime alive (see
+    // shutdown_timeout) and the tasks stay where they are.
+    for (auto& w : workers_) {
+      if (w->has_thread) pthread_detach(w->thread);
+    }
+    return false;
+  }
+  for (auto& w : workers_) {
+    if (w->has_thread) pthread_join(w->thread, nullptr);
+    w->has_thread = false;
+  }
+  const worker_identity saved = current_identity;
+  current_identity = {};
+  drain_everything();
+  current_identity = saved;
+  return true;
+}
+
+// ---------------------------------------------------------------- free functions
+
+std::shared_ptr<runtime_core> make_runtime_core(runtime_options options) {
+  auto core = std::make_shared<runtime_core>(std::move(options));
+  core->start();
+  return core;
+}
+
+std::size_t worker_count(const runtime_core& core) noexcept { return core.workers(); }
+
+runtime_core* current_runtime_core() noexcept { return current_identity.core; }
+
+std::shared_ptr<runtime_core> share_core(runtime_core& core) { return core.shared_from_this(); }
+
+task_scheduler* scheduler_of(runtime_core& core) noexcept { return &core; }
+
+void launch(runtime_core& core, task_header* task) noexcept { core.launch(task); }
+
+void check_block_on_allowed() {
+  if (current_identity.core != nullptr)
+    throw std::logic_error(
+        "tandem: block_on called from inside a runtime thread (it would block a worker); co_await the task "
+        "instead");
+}
+
+void wait_for_root(runtime_core& core, blocking_waiter& waiter) { core.wait_for_root(waiter); }
+
+void keep_alive_forever(std::shared_ptr<runtime_core> core) noexcept {
+  static std::mutex mutex;
+  // Safety: never destroyed, on purpose: a detached worker may use its core until the
+  // process exits. Reachable from here, so it is not reported as a leak either.
+  static auto* kept = new std::vector<std::shared_ptr<runtime_core>>();
+  std::lock_guard guard(mutex);
+  try {
+    kept->push_back(std::move(core));
+  } catch (...) {
+    // Out of memory: the core must not be freed under its worker; give up its memory.
+    new (std::nothrow) std::shared_ptr<runtime_core>(std::move(core));
+  }
+}
+
+bool shutdown_core(runtime_core& core, std::chrono::nanoseconds timeout) noexcept { return core.shutdown(timeout); }
+
+}  // namespace tandem::detail

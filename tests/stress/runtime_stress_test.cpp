@@ -1,0 +1,101 @@
+// Stress: the async runtime under many spawns from tasks and from outside threads,
+// aborts racing with completion, and joins racing with wakes. Runs under TSan in CI.
+#include <tandem/runtime.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "support/runtimes.hpp"
+
+namespace {
+
+using tandem::join_handle;
+using tandem::task;
+
+task<long> leaf(long x) { co_return x; }
+
+// A binary tree of spawns: every task spawns two children until `depth` runs out.
+task<long> tree(int depth) {
+  if (depth == 0) co_return 1;
+  auto left = tandem::spawn(tree(depth - 1));
+  auto right = tandem::spawn(tree(depth - 1));
+  co_return co_await left + co_await right;
+}
+
+task<long> sum_of(std::vector<join_handle<long>> handles) {
+  long s = 0;
+  for (auto& h : handles) s += co_await h;
+  co_return s;
+}
+
+TEST(RuntimeStress, MillionTasksFromTasksAndFromEightOutsideThreads) {
+  auto rt = tandem::runtime::builder().worker_threads(4).build();
+  constexpr int outside_threads = 8;
+  constexpr long per_thread = 62'500;  // 8 x 62,500 = 500,000 spawned from outside
+  std::atomic<long> from_outside{0};
+  std::vector<std::thread> threads;
+  auto handle = rt.get_handle();
+  for (int t = 0; t < outside_threads; ++t) {
+    threads.emplace_back([&] {
+      std::vector<join_handle<long>> batch;
+      for (long i = 0; i < per_thread; ++i) {
+        batch.push_back(handle.spawn(leaf(1)));
+        if (batch.size() == 1'000 || i + 1 == per_thread) {
+          from_outside.fetch_add(rt.block_on(sum_of(std::move(batch))));
+          batch.clear();
+        }
+      }
+    });
+  }
+  // 2^20 - 1 tasks spawned from tasks, 2^19 of them leaves.
+  const long leaves = rt.block_on(tree(19));
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(leaves, 1L << 19);
+  EXPECT_EQ(from_outside.load(), outside_threads * per_thread);
+}
+
+task<int> yields_then_returns(int n) {
+  for (int i = 0; i < n; ++i) co_await tandem::yield_now();
+  co_return n;
+}
+
+TEST(RuntimeStress, AbortRacesWithCompletion) {
+  auto rt = tandem::runtime::builder().worker_threads(4).build();
+  int finished = 0;
+  int cancelled = 0;
+  for (int round = 0; round < 2'000; ++round) {
+    auto h = rt.spawn(yields_then_returns(round % 5));
+    if (round % 3 != 0) h.abort();
+    auto outcome = [](join_handle<int> handle) -> task<int> {
+      try {
+        co_await handle;
+        co_return 1;
+      } catch (const tandem::task_cancelled&) {
+        co_return 0;
+      }
+    };
+    (rt.block_on(outcome(std::move(h))) == 1 ? finished : cancelled) += 1;
+  }
+  EXPECT_EQ(finished + cancelled, 2'000);
+  EXPECT_GE(finished, 2'000 / 3);
+}
+
+task<long> await_many_from_a_task(int n) {
+  std::vector<join_handle<int>> handles;
+  for (int i = 0; i < n; ++i) handles.push_back(tandem::spawn(yields_then_returns(i % 4)));
+  long sum = 0;
+  for (auto& h : handles) sum += co_await h;
+  co_return sum;
+}
+
+TEST(RuntimeStress, JoinWakersRaceWithCompletionOnOtherWorkers) {
+  auto rt = tandem::runtime::builder().worker_threads(4).build();
+  long want = 0;
+  for (int i = 0; i < 20'000; ++i) want += i % 4;
+  for (int round = 0; round < 5; ++round) EXPECT_EQ(rt.block_on(await_many_from_a_task(20'000)), want);
+}
+
+}  // namespace
