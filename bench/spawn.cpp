@@ -9,7 +9,9 @@
 
 namespace {
 
-tandem::task<> empty() { co_return; }
+tandem::task<> empty() {
+  co_return;
+}
 
 tandem::task<unsigned long long> spawn_many(unsigned long long n) {
   std::vector<tandem::join_handle<void>> handles;

@@ -31,8 +31,9 @@ int main() {
     auto rt = tandem::runtime::builder().worker_threads(workers).build();
     auto [st, got] = bench::measure([&] { return rt.block_on(yield_many(tasks, yields)); });
     bench::check("yield_many", got, tasks * yields);
-    bench::report("yield_many", "tandem", workers, std::to_string(tasks) + "x" + std::to_string(yields), st,
-                  {{"ns_per_yield", bench::fixed(st.median_ms * 1e6 / static_cast<double>(tasks * yields), 1)},
-                   {"checksum", std::to_string(got)}});
+    bench::report(
+        "yield_many", "tandem", workers, std::to_string(tasks) + "x" + std::to_string(yields), st,
+        {{"ns_per_yield", bench::fixed(st.median_ms * 1e6 / static_cast<double>(tasks * yields), 1)},
+         {"checksum", std::to_string(got)}});
   }
 }

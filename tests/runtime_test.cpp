@@ -1,17 +1,17 @@
 // runtime.hpp: builder, block_on, run, handle, shutdown, misuse errors.
-#include <tandem/runtime.hpp>
-
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
-#include <optional>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include <tandem/runtime.hpp>
 
 #include "support/runtimes.hpp"
 #include "support/waiting.hpp"
@@ -22,7 +22,9 @@ using tandem::task;
 
 class Runtime : public ::testing::TestWithParam<test_support::runtime_flavor> {};
 
-task<int> answer() { co_return 42; }
+task<int> answer() {
+  co_return 42;
+}
 
 TEST_P(Runtime, BlockOnReturnsTheValue) {
   auto rt = test_support::make_runtime(GetParam());
@@ -127,7 +129,9 @@ TEST(RuntimeBuilder, WorkerCountFromTheEnvironment) {
   ::unsetenv("TANDEM_WORKER_THREADS");
 }
 
-TEST(Run, RunsTheMainTask) { EXPECT_EQ(tandem::run(answer()), 42); }
+TEST(Run, RunsTheMainTask) {
+  EXPECT_EQ(tandem::run(answer()), 42);
+}
 
 TEST(Runtime, CurrentThreadFlavorRunsEverythingOnTheCallingThread) {
   auto rt = tandem::runtime::builder().runtime_flavor(tandem::runtime::flavor::current_thread).build();

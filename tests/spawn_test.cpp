@@ -1,13 +1,13 @@
 // spawn.hpp: spawn, join_handle (await, abort, detach, is_finished), yield_now.
-#include <tandem/runtime.hpp>
-#include <tandem/spawn.hpp>
-
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <memory>
 #include <stdexcept>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include <tandem/runtime.hpp>
+#include <tandem/spawn.hpp>
 
 #include "support/runtimes.hpp"
 
@@ -21,7 +21,9 @@ class Spawn : public ::testing::TestWithParam<test_support::runtime_flavor> {
   tandem::runtime rt = test_support::make_runtime(GetParam());
 };
 
-task<int> square(int x) { co_return x * x; }
+task<int> square(int x) {
+  co_return x* x;
+}
 
 task<long> spawn_and_sum(int n) {
   std::vector<join_handle<int>> handles;
@@ -52,7 +54,9 @@ task<bool> exception_reaches_awaiter() {
   co_return false;
 }
 
-TEST_P(Spawn, ExceptionReachesWhoeverAwaits) { EXPECT_TRUE(rt.block_on(exception_reaches_awaiter())); }
+TEST_P(Spawn, ExceptionReachesWhoeverAwaits) {
+  EXPECT_TRUE(rt.block_on(exception_reaches_awaiter()));
+}
 
 task<> forever(std::shared_ptr<std::atomic<int>> polls) {
   for (;;) {
@@ -74,7 +78,9 @@ task<bool> abort_cancels() {
   co_return false;
 }
 
-TEST_P(Spawn, AbortCancelsAtTheNextSuspensionAndDestroysTheFrame) { EXPECT_TRUE(rt.block_on(abort_cancels())); }
+TEST_P(Spawn, AbortCancelsAtTheNextSuspensionAndDestroysTheFrame) {
+  EXPECT_TRUE(rt.block_on(abort_cancels()));
+}
 
 task<bool> awaited_twice() {
   auto h = tandem::spawn(square(3));
@@ -87,7 +93,9 @@ task<bool> awaited_twice() {
   co_return false;
 }
 
-TEST_P(Spawn, AwaitingTwiceIsAClearError) { EXPECT_TRUE(rt.block_on(awaited_twice())); }
+TEST_P(Spawn, AwaitingTwiceIsAClearError) {
+  EXPECT_TRUE(rt.block_on(awaited_twice()));
+}
 
 task<> set_flag(std::shared_ptr<std::atomic<bool>> flag) {
   co_await tandem::yield_now();
@@ -101,14 +109,18 @@ task<bool> detached_runs_on() {
   co_return true;
 }
 
-TEST_P(Spawn, DroppedHandleDetachesTheTask) { EXPECT_TRUE(rt.block_on(detached_runs_on())); }
+TEST_P(Spawn, DroppedHandleDetachesTheTask) {
+  EXPECT_TRUE(rt.block_on(detached_runs_on()));
+}
 
 task<int> chain(int remaining) {
   if (remaining == 0) co_return 0;
   co_return co_await tandem::spawn(chain(remaining - 1)) + 1;
 }
 
-TEST_P(Spawn, NestedSpawnsAwaitEachOther) { EXPECT_EQ(rt.block_on(chain(1'000)), 1'000); }
+TEST_P(Spawn, NestedSpawnsAwaitEachOther) {
+  EXPECT_EQ(rt.block_on(chain(1'000)), 1'000);
+}
 
 task<int> loops_on_ready_handles(int rounds) {
   auto h = tandem::spawn(square(2));
@@ -120,7 +132,9 @@ task<int> loops_on_ready_handles(int rounds) {
   co_return total;
 }
 
-TEST_P(Spawn, ManyReadyAwaitsFinish) { EXPECT_EQ(rt.block_on(loops_on_ready_handles(1'000)), 1'004); }
+TEST_P(Spawn, ManyReadyAwaitsFinish) {
+  EXPECT_EQ(rt.block_on(loops_on_ready_handles(1'000)), 1'004);
+}
 
 TEST_P(Spawn, RuntimeSpawnFromOutsideAndHandleFromAnotherThread) {
   auto h = rt.spawn(square(6));
@@ -131,7 +145,9 @@ TEST_P(Spawn, RuntimeSpawnFromOutsideAndHandleFromAnotherThread) {
   EXPECT_EQ(rt.block_on(both(std::move(h), std::move(from_thread))), 36 + 49);
 }
 
-TEST(SpawnErrors, SpawnOutsideAnyRuntimeThrows) { EXPECT_THROW((void)tandem::spawn(square(1)), std::logic_error); }
+TEST(SpawnErrors, SpawnOutsideAnyRuntimeThrows) {
+  EXPECT_THROW((void)tandem::spawn(square(1)), std::logic_error);
+}
 
 TEST(SpawnErrors, EmptyHandleOperationsThrow) {
   join_handle<int> empty;

@@ -1,12 +1,12 @@
 // task.hpp: lazy coroutines, symmetric transfer, exceptions, frame recycling.
-#include <tandem/runtime.hpp>
-#include <tandem/task.hpp>
-
-#include <gtest/gtest.h>
-
 #include <memory>
 #include <stdexcept>
 #include <string>
+
+#include <gtest/gtest.h>
+
+#include <tandem/runtime.hpp>
+#include <tandem/task.hpp>
 
 #include "support/sanitizers.hpp"
 
@@ -14,10 +14,18 @@ namespace {
 
 using tandem::task;
 
-task<int> value(int x) { co_return x; }
-task<> nothing() { co_return; }
-task<int&> reference_to(int& x) { co_return x; }
-task<std::unique_ptr<int>> move_only(int x) { co_return std::make_unique<int>(x); }
+task<int> value(int x) {
+  co_return x;
+}
+task<> nothing() {
+  co_return;
+}
+task<int&> reference_to(int& x) {
+  co_return x;
+}
+task<std::unique_ptr<int>> move_only(int x) {
+  co_return std::make_unique<int>(x);
+}
 task<int> throws() {
   throw std::runtime_error("boom");
   co_return 0;
@@ -38,7 +46,9 @@ task<int> sum_of_values() {
   co_return *p + x;
 }
 
-TEST(Task, ValuesReferencesVoidAndMoveOnlyResults) { EXPECT_EQ(run_on_current_thread(sum_of_values()), 10); }
+TEST(Task, ValuesReferencesVoidAndMoveOnlyResults) {
+  EXPECT_EQ(run_on_current_thread(sum_of_values()), 10);
+}
 
 TEST(Task, IsLazy) {
   bool started = false;
@@ -62,7 +72,9 @@ task<int> catches() {
   co_return 3;
 }
 
-TEST(Task, ExceptionReachesTheAwaiter) { EXPECT_EQ(run_on_current_thread(catches()), 1); }
+TEST(Task, ExceptionReachesTheAwaiter) {
+  EXPECT_EQ(run_on_current_thread(catches()), 1);
+}
 
 // Sanitizer instrumentation turns symmetric transfer's tail call into a real call (a
 // stack frame per transfer), so those builds check a count that fits an ordinary stack.

@@ -44,7 +44,9 @@ class runtime {
     }
     // Worker count of the multi_thread flavor; at least 1.
     builder& worker_threads(std::size_t n) {
-      if (n == 0) throw std::invalid_argument("runtime::builder::worker_threads: a runtime needs at least 1 worker, got 0");
+      if (n == 0)
+        throw std::invalid_argument(
+            "runtime::builder::worker_threads: a runtime needs at least 1 worker, got 0");
       options_.worker_threads = n;
       return *this;
     }
@@ -132,7 +134,9 @@ class runtime {
   explicit runtime(detail::runtime_options options) : core_(detail::make_runtime_core(std::move(options))) {}
 
   detail::runtime_core& require_core(const char* what) const {
-    if (!core_) throw std::logic_error(std::string("tandem::runtime::") + what + ": the runtime was moved from or shut down");
+    if (!core_)
+      throw std::logic_error(std::string("tandem::runtime::") + what +
+                             ": the runtime was moved from or shut down");
     return *core_;
   }
 

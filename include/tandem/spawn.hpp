@@ -46,9 +46,7 @@ class [[nodiscard]] join_handle {
   bool valid() const noexcept { return task_ != nullptr; }
 
   // True once the task has finished (value, exception or cancellation).
-  bool is_finished() const {
-    return require("is_finished").is_complete();
-  }
+  bool is_finished() const { return require("is_finished").is_complete(); }
 
   // Cancels the task at its next suspension point (now, if it is suspended). No
   // effect on a finished task.
@@ -69,7 +67,8 @@ class [[nodiscard]] join_handle {
 
   detail::spawned_task<T>& require(const char* what) const {
     if (task_ == nullptr)
-      throw std::logic_error(std::string("tandem::join_handle::") + what + ": the handle is empty (moved from or detached)");
+      throw std::logic_error(std::string("tandem::join_handle::") + what +
+                             ": the handle is empty (moved from or detached)");
     return *task_;
   }
 
@@ -161,7 +160,8 @@ inline auto yield_now() {
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> caller) const {
       detail::poll_context* poll = detail::current_poll;
-      if (poll == nullptr) throw std::logic_error("tandem::yield_now: awaited outside a task run by a tandem runtime");
+      if (poll == nullptr)
+        throw std::logic_error("tandem::yield_now: awaited outside a task run by a tandem runtime");
       *poll->suspension = {nullptr, caller};
       poll->task->wake_by_ref(detail::schedule_kind::yielded);
     }

@@ -2,16 +2,16 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
-#include <string_view>
 #include <system_error>
 
 #include <pthread.h>
+
+#include "tandem/detail/sched/thread_count.hpp"
 
 namespace tandem::detail {
 
@@ -42,16 +42,6 @@ void back_off(unsigned round) noexcept {
   }
 }
 
-std::size_t parse_thread_count(std::string_view text) {
-  std::size_t value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc{} || end != text.data() + text.size() || value == 0 || value > 4096) {
-    throw std::invalid_argument("TANDEM_NUM_THREADS must be a whole number from 1 to 4096, got '" +
-                                std::string(text) + "'");
-  }
-  return value;
-}
-
 const char* stack_low_end() noexcept {
   pthread_attr_t attr;
   if (pthread_getattr_np(pthread_self(), &attr) != 0) return nullptr;
@@ -68,11 +58,7 @@ std::atomic<registry*> global_registry{nullptr};
 }  // namespace
 
 std::size_t default_num_threads() {
-  if (const char* env = std::getenv("TANDEM_NUM_THREADS"); env != nullptr && *env != '\0') {
-    return parse_thread_count(env);
-  }
-  const unsigned cores = std::thread::hardware_concurrency();
-  return cores == 0 ? 1 : cores;
+  return thread_count_from_environment("TANDEM_NUM_THREADS");
 }
 
 // ---------------------------------------------------------------- registry

@@ -4,13 +4,10 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <condition_variable>
-#include <cstdlib>
 #include <mutex>
 #include <new>
 #include <stdexcept>
-#include <string_view>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -20,6 +17,7 @@
 
 #include "tandem/detail/sched/asymmetric_fence.hpp"
 #include "tandem/detail/sched/bounded_run_queue.hpp"
+#include "tandem/detail/sched/thread_count.hpp"
 
 namespace tandem::detail {
 
@@ -30,23 +28,6 @@ constexpr unsigned lifo_poll_limit = 3;
 // Every this many polls a worker looks at the injection queue first (fairness).
 constexpr unsigned injection_check_interval = 61;
 constexpr std::size_t owned_shard_count = 64;
-
-std::size_t parse_worker_count(std::string_view text) {
-  std::size_t value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc{} || end != text.data() + text.size() || value == 0 || value > 4096) {
-    throw std::invalid_argument("TANDEM_WORKER_THREADS must be a whole number from 1 to 4096, got '" +
-                                std::string(text) + "'");
-  }
-  return value;
-}
-
-std::size_t default_worker_count() {
-  if (const char* env = std::getenv("TANDEM_WORKER_THREADS"); env != nullptr && *env != '\0')
-    return parse_worker_count(env);
-  const unsigned cores = std::thread::hardware_concurrency();
-  return cores == 0 ? 1 : cores;
-}
 
 // A spin lock for the owned-task shards: held for a few pointer writes.
 class spin_lock {
@@ -191,7 +172,7 @@ thread_local worker_identity current_identity;
 
 runtime_core::runtime_core(runtime_options options) : options_(std::move(options)) {
   std::size_t count = options_.current_thread ? 1 : options_.worker_threads;
-  if (count == 0) count = default_worker_count();
+  if (count == 0) count = thread_count_from_environment("TANDEM_WORKER_THREADS");
   workers_.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
     auto w = std::make_unique<worker>();
@@ -203,7 +184,9 @@ runtime_core::runtime_core(runtime_options options) : options_(std::move(options
   idle_.store(one_unparked * count, std::memory_order_relaxed);
 }
 
-runtime_core::~runtime_core() { shutdown(std::chrono::nanoseconds::max()); }
+runtime_core::~runtime_core() {
+  shutdown(std::chrono::nanoseconds::max());
+}
 
 void runtime_core::start() {
   enable_asymmetric_fences();
@@ -546,15 +529,25 @@ std::shared_ptr<runtime_core> make_runtime_core(runtime_options options) {
   return core;
 }
 
-std::size_t worker_count(const runtime_core& core) noexcept { return core.workers(); }
+std::size_t worker_count(const runtime_core& core) noexcept {
+  return core.workers();
+}
 
-runtime_core* current_runtime_core() noexcept { return current_identity.core; }
+runtime_core* current_runtime_core() noexcept {
+  return current_identity.core;
+}
 
-std::shared_ptr<runtime_core> share_core(runtime_core& core) { return core.shared_from_this(); }
+std::shared_ptr<runtime_core> share_core(runtime_core& core) {
+  return core.shared_from_this();
+}
 
-task_scheduler* scheduler_of(runtime_core& core) noexcept { return &core; }
+task_scheduler* scheduler_of(runtime_core& core) noexcept {
+  return &core;
+}
 
-void launch(runtime_core& core, task_header* task) noexcept { core.launch(task); }
+void launch(runtime_core& core, task_header* task) noexcept {
+  core.launch(task);
+}
 
 void check_block_on_allowed() {
   if (current_identity.core != nullptr)
@@ -563,7 +556,9 @@ void check_block_on_allowed() {
         "instead");
 }
 
-void wait_for_root(runtime_core& core, blocking_waiter& waiter) { core.wait_for_root(waiter); }
+void wait_for_root(runtime_core& core, blocking_waiter& waiter) {
+  core.wait_for_root(waiter);
+}
 
 void keep_alive_forever(std::shared_ptr<runtime_core> core) noexcept {
   static std::mutex mutex;
@@ -579,6 +574,8 @@ void keep_alive_forever(std::shared_ptr<runtime_core> core) noexcept {
   }
 }
 
-bool shutdown_core(runtime_core& core, std::chrono::nanoseconds timeout) noexcept { return core.shutdown(timeout); }
+bool shutdown_core(runtime_core& core, std::chrono::nanoseconds timeout) noexcept {
+  return core.shutdown(timeout);
+}
 
 }  // namespace tandem::detail

@@ -10,8 +10,7 @@ void task_header::run() noexcept {
   // Acquire: pairs with the acq_rel CAS of the wake that queued us, so what the waker
   // published (an event's result) is visible to the poll.
   while (!state_.compare_exchange_weak(s, (s & ~notified) | running, std::memory_order_acq_rel,
-                                       std::memory_order_acquire)) {
-  }
+                                       std::memory_order_acquire)) {}
   if ((s & cancelled) != 0) {
     vtable_->cancel(this);
     complete_body();
@@ -35,7 +34,8 @@ void task_header::end_poll() noexcept {
     if ((s & notified) != 0) {
       // Woken (or aborted, or yielding) during the poll: our reference goes back to
       // a queue with the task.
-      if (state_.compare_exchange_weak(s, s & ~running, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      if (state_.compare_exchange_weak(s, s & ~running, std::memory_order_acq_rel,
+                                       std::memory_order_acquire)) {
         scheduler_->schedule(this, schedule_kind::yielded);
         return;
       }
@@ -87,7 +87,8 @@ bool task_header::register_join_waker(task_header* waiter) noexcept {
   waiter->add_ref();
   join_waker_ = waiter;
   // Release: the completer that sees JOIN_WAKER also sees join_waker_.
-  while (!state_.compare_exchange_weak(s, s | join_waker_set, std::memory_order_acq_rel, std::memory_order_acquire)) {
+  while (!state_.compare_exchange_weak(s, s | join_waker_set, std::memory_order_acq_rel,
+                                       std::memory_order_acquire)) {
     if ((s & complete) != 0) {
       std::exchange(join_waker_, nullptr)->drop_ref();
       return true;

@@ -1,12 +1,12 @@
 // detail/sched/bounded_run_queue.hpp: FIFO order, capacity, overflow, steal half.
-#include <tandem/detail/sched/bounded_run_queue.hpp>
-
-#include <gtest/gtest.h>
-
 #include <array>
 #include <atomic>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include <tandem/detail/sched/bounded_run_queue.hpp>
 
 namespace {
 

@@ -1,12 +1,12 @@
 // Stress: the async runtime under many spawns from tasks and from outside threads,
 // aborts racing with completion, and joins racing with wakes. Runs under TSan in CI.
-#include <tandem/runtime.hpp>
-
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include <tandem/runtime.hpp>
 
 #include "support/runtimes.hpp"
 
@@ -15,7 +15,9 @@ namespace {
 using tandem::join_handle;
 using tandem::task;
 
-task<long> leaf(long x) { co_return x; }
+task<long> leaf(long x) {
+  co_return x;
+}
 
 // A binary tree of spawns: every task spawns two children until `depth` runs out.
 task<long> tree(int depth) {

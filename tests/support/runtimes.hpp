@@ -1,11 +1,11 @@
 // Behaviour tests run against every runtime flavor: TEST_P over these.
 #pragma once
 
-#include <tandem/runtime.hpp>
+#include <string>
 
 #include <gtest/gtest.h>
 
-#include <string>
+#include <tandem/runtime.hpp>
 
 namespace test_support {
 
@@ -27,6 +27,8 @@ inline auto all_flavors() {
                            runtime_flavor{tandem::runtime::flavor::multi_thread, 4, "multi_thread_4"});
 }
 
-inline std::string flavor_name(const ::testing::TestParamInfo<runtime_flavor>& info) { return info.param.name; }
+inline std::string flavor_name(const ::testing::TestParamInfo<runtime_flavor>& info) {
+  return info.param.name;
+}
 
 }  // namespace test_support

@@ -280,36 +280,48 @@ void small_sort_piece(T* v, std::ptrdiff_t n, Comp& comp) {
       n, [&]<std::size_t N>() { sort_network<N>(v, comp); }, std::make_index_sequence<15>{});
 }
 
-// Merges the sorted src[0, h) and src[h, n), h = n / 2, into dst, from both ends at once
-// (two independent chains of work). Ties keep left before right. With h = n / 2 neither
-// end can run past its runs (for a strict weak order), so there are no bounds checks.
+// Positions in the two runs of a merge that works from both ends at once.
+struct merge_cursors {
+  std::ptrdiff_t front_left;
+  std::ptrdiff_t front_right;
+  std::ptrdiff_t back_left;
+  std::ptrdiff_t back_right;
+};
+
+// `steps` rounds of: the least of the two run fronts to out[t], the greatest of the two
+// backs to out_back[-t] (two independent chains of work, branch-free). Ties keep left
+// before right. The caller guarantees that no cursor runs past its run in `steps` rounds.
 template <class T, class Comp>
-void bidirectional_merge(const T* src, std::ptrdiff_t n, T* dst, Comp& comp) {
+merge_cursors merge_from_both_ends(
+    const T* left, const T* right, merge_cursors at, T* out, T* out_back, std::ptrdiff_t steps, Comp& comp) {
   // Indices rather than pointers: the loop-carried chains are a load, a compare and an
   // add with carry, which measured about 20% faster than pointer updates.
-  const std::ptrdiff_t h = n / 2;
-  const T* left = src;
-  const T* right = src + h;
-  std::ptrdiff_t l = 0;
-  std::ptrdiff_t r = 0;
-  std::ptrdiff_t l_rev = h - 1;
-  std::ptrdiff_t r_rev = n - h - 1;
-  T* d_rev = dst + n - 1;
-  for (std::ptrdiff_t i = 0; i < h; ++i) {
-    T a = left[l];
-    T b = right[r];
-    const bool take_r = comp(b, a);
-    dst[i] = take_r ? b : a;
-    r += take_r;
-    l += !take_r;
-    T c = left[l_rev];
-    T e = right[r_rev];
-    const bool take_l = comp(e, c);
-    d_rev[-i] = take_l ? c : e;
-    l_rev -= take_l;
-    r_rev -= !take_l;
+  for (std::ptrdiff_t t = 0; t < steps; ++t) {
+    T a = left[at.front_left];
+    T b = right[at.front_right];
+    const bool take_right = comp(b, a);
+    out[t] = take_right ? b : a;
+    at.front_right += take_right;
+    at.front_left += !take_right;
+    T c = left[at.back_left];
+    T e = right[at.back_right];
+    const bool take_left = comp(e, c);
+    out_back[-t] = take_left ? c : e;
+    at.back_left -= take_left;
+    at.back_right -= !take_left;
   }
-  if (n % 2 != 0) dst[h] = l <= l_rev ? left[l] : right[r];
+  return at;
+}
+
+// Merges the sorted src[0, h) and src[h, n), h = n / 2, into dst from both ends. With
+// h = n / 2 neither end can run past its runs (for a strict weak order), so there are
+// no bounds checks.
+template <class T, class Comp>
+void bidirectional_merge(const T* src, std::ptrdiff_t n, T* dst, Comp& comp) {
+  const std::ptrdiff_t h = n / 2;
+  const merge_cursors end =
+      merge_from_both_ends(src, src + h, merge_cursors{0, 0, h - 1, n - h - 1}, dst, dst + n - 1, h, comp);
+  if (n % 2 != 0) dst[h] = end.front_left <= end.back_left ? src[end.front_left] : src[h + end.front_right];
 }
 
 template <class T, class Comp>
@@ -851,29 +863,12 @@ void merge_branchless(const T* l, std::ptrdiff_t nl, const T* r, std::ptrdiff_t 
       std::copy(r, r_end, out);
       return;
     }
-    std::ptrdiff_t fl = 0;
-    std::ptrdiff_t fr = 0;
-    std::ptrdiff_t bl = nl - 1;
-    std::ptrdiff_t br = nr - 1;
-    T* out_rev = out + n - 1;
     const std::ptrdiff_t back = n - k;  // k or k + 1
-    for (std::ptrdiff_t t = 0; t < k; ++t) {
-      T a = l[fl];
-      T b = r[fr];
-      const bool take_r = comp(b, a);
-      out[t] = take_r ? b : a;
-      fr += take_r;
-      fl += !take_r;
-      T c = l[bl];
-      T e = r[br];
-      const bool take_l = comp(e, c);
-      out_rev[-t] = take_l ? c : e;
-      bl -= take_l;
-      br -= !take_l;
-    }
+    const merge_cursors end =
+        merge_from_both_ends(l, r, merge_cursors{0, 0, nl - 1, nr - 1}, out, out + n - 1, k, comp);
     if (back > k) {
-      T c = l[bl];
-      T e = r[br];
+      T c = l[end.back_left];
+      T e = r[end.back_right];
       out[k] = comp(e, c) ? c : e;
     }
   } catch (...) {

@@ -45,7 +45,6 @@ struct poll_context {
   task_header* task = nullptr;
   suspension_point* suspension = nullptr;  // the task's, or the branch being advanced
   std::uint32_t budget = cooperative_budget;
-  bool yield_requested = false;  // the task asked to go to the back of the queue
 };
 
 // Null outside a poll. Set and restored by the scheduler and by combinators.
@@ -58,11 +57,6 @@ inline bool consume_budget() noexcept {
   if (poll->budget == 0) return false;
   --poll->budget;
   return true;
-}
-
-inline bool has_budget() noexcept {
-  poll_context* poll = current_poll;
-  return poll == nullptr || poll->budget > 0;
 }
 
 }  // namespace tandem::detail

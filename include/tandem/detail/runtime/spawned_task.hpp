@@ -19,8 +19,10 @@ namespace tandem::detail {
 template <class T>
 class spawned_task final : public task_header {
   // task<T&> yields a pointer; task<void> a flag.
-  using stored = std::conditional_t<std::is_void_v<T>, bool,
-                                    std::conditional_t<std::is_reference_v<T>, std::remove_reference_t<T>*, T>>;
+  using stored =
+      std::conditional_t<std::is_void_v<T>,
+                         bool,
+                         std::conditional_t<std::is_reference_v<T>, std::remove_reference_t<T>*, T>>;
 
  public:
   enum class outcome { pending, value, error, cancelled, taken };

@@ -114,12 +114,6 @@ class task_header {
     }
   }
 
-  // Wakes and consumes the caller's reference.
-  void wake(schedule_kind kind = schedule_kind::woken) noexcept {
-    wake_by_ref(kind);
-    drop_ref();
-  }
-
   // abort(): the next poll cancels. Safe at any moment, any number of times.
   void request_cancel() noexcept {
     std::uint64_t s = state_.load(std::memory_order_acquire);
@@ -152,7 +146,6 @@ class task_header {
   // For deallocate: drops the join waker the task may still hold.
   void release_join_waker() noexcept;
 
-  task_scheduler* scheduler() const noexcept { return scheduler_; }
   void set_listener(completion_listener* listener) noexcept { listener_ = listener; }
 
   // Intrusive links owned by the scheduler (run queues, the owned-task list).
@@ -163,9 +156,6 @@ class task_header {
 
   // Where the body is suspended; written and read only by the poller.
   suspension_point suspension;
-
- protected:
-  const task_vtable* vtable() const noexcept { return vtable_; }
 
  private:
   void complete_body() noexcept;

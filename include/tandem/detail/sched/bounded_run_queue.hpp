@@ -76,7 +76,8 @@ class bounded_run_queue {
     if (!head_.compare_exchange_strong(head, pack(real + half, real + half), std::memory_order_acq_rel,
                                        std::memory_order_acquire))
       return 0;
-    for (std::uint32_t i = 0; i < half; ++i) out[i] = slots_[(real + i) & mask].load(std::memory_order_relaxed);
+    for (std::uint32_t i = 0; i < half; ++i)
+      out[i] = slots_[(real + i) & mask].load(std::memory_order_relaxed);
     return half;
   }
 
@@ -100,7 +101,8 @@ class bounded_run_queue {
       n -= n / 2;
       if (n == 0) return nullptr;
       claimed = pack(steal, real + n);
-      if (head_.compare_exchange_weak(head, claimed, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+      if (head_.compare_exchange_weak(head, claimed, std::memory_order_acq_rel, std::memory_order_acquire))
+        break;
     }
     const std::uint32_t first = steal_of(claimed);
     for (std::uint32_t i = 0; i < n; ++i) {
@@ -113,7 +115,8 @@ class bounded_run_queue {
     for (;;) {
       const std::uint32_t real = real_of(head);
       // Release: our slot reads happen before the owner may overwrite those slots.
-      if (head_.compare_exchange_weak(head, pack(real, real), std::memory_order_acq_rel, std::memory_order_acquire))
+      if (head_.compare_exchange_weak(head, pack(real, real), std::memory_order_acq_rel,
+                                      std::memory_order_acquire))
         break;
     }
     --n;
@@ -133,8 +136,12 @@ class bounded_run_queue {
   static constexpr std::uint64_t pack(std::uint32_t steal, std::uint32_t real) noexcept {
     return (std::uint64_t{steal} << 32) | real;
   }
-  static constexpr std::uint32_t steal_of(std::uint64_t head) noexcept { return static_cast<std::uint32_t>(head >> 32); }
-  static constexpr std::uint32_t real_of(std::uint64_t head) noexcept { return static_cast<std::uint32_t>(head); }
+  static constexpr std::uint32_t steal_of(std::uint64_t head) noexcept {
+    return static_cast<std::uint32_t>(head >> 32);
+  }
+  static constexpr std::uint32_t real_of(std::uint64_t head) noexcept {
+    return static_cast<std::uint32_t>(head);
+  }
 
   alignas(64) std::atomic<std::uint64_t> head_{0};
   alignas(64) std::atomic<std::uint32_t> tail_{0};
