@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -135,6 +136,23 @@ inline void check(const char* what, std::uint64_t got, std::uint64_t want) {
                  static_cast<unsigned long long>(got), static_cast<unsigned long long>(want));
     std::exit(3);
   }
+}
+
+// A field of /proc/self/status in KiB ("VmRSS", "VmHWM"), 0 if missing.
+inline unsigned long long proc_status_kib(const char* field) {
+  std::FILE* status = std::fopen("/proc/self/status", "r");
+  if (status == nullptr) return 0;
+  char line[256];
+  unsigned long long value = 0;
+  const std::size_t length = std::strlen(field);
+  while (std::fgets(line, sizeof line, status) != nullptr) {
+    if (std::strncmp(line, field, length) == 0 && line[length] == ':') {
+      value = std::strtoull(line + length + 1, nullptr, 10);
+      break;
+    }
+  }
+  std::fclose(status);
+  return value;
 }
 
 }  // namespace bench

@@ -13,4 +13,11 @@ class task_cancelled : public std::runtime_error {
   task_cancelled() : std::runtime_error("tandem: the task was cancelled before it finished") {}
 };
 
+// Thrown by receiving from a channel whose senders are all gone (and, for a oneshot,
+// never sent).
+class channel_closed : public std::runtime_error {
+ public:
+  explicit channel_closed(const std::string& what) : std::runtime_error(what) {}
+};
+
 }  // namespace tandem

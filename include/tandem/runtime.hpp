@@ -89,6 +89,8 @@ class runtime {
 
    private:
     friend class runtime;
+    template <class>
+    friend class task_group;
     explicit handle(std::shared_ptr<detail::runtime_core> core) noexcept : core_(std::move(core)) {}
     std::shared_ptr<detail::runtime_core> core_;
   };
@@ -108,13 +110,9 @@ class runtime {
   template <class T>
   T block_on(task<T> body) {
     detail::check_block_on_allowed();
-    if (!body.valid()) throw std::invalid_argument("tandem::runtime::block_on: the task is empty");
     detail::runtime_core& core = require_core("block_on");
-    auto* root = detail::spawned_task<T>::create(std::move(body), detail::scheduler_of(core), true);
     detail::blocking_waiter waiter;
-    root->set_listener(&waiter);
-    join_handle<T> result(root);
-    detail::launch(core, root);
+    join_handle<T> result = detail::spawn_on(core, std::move(body), &waiter);
     detail::wait_for_root(core, waiter);
     return result.take();
   }

@@ -62,6 +62,8 @@ class [[nodiscard]] join_handle {
   template <class U>
   friend join_handle<U> detail_make_join_handle(detail::spawned_task<U>*) noexcept;
   friend class runtime;
+  template <class>
+  friend class task_group;
 
   explicit join_handle(detail::spawned_task<T>* task) noexcept : task_(task) {}
 
@@ -137,10 +139,12 @@ inline runtime_core& require_current_runtime(const char* what) {
   return *core;
 }
 
+// `listener`, if any, is told when the task completes (set before the task can run).
 template <class T>
-join_handle<T> spawn_on(runtime_core& core, task<T> body) {
+join_handle<T> spawn_on(runtime_core& core, task<T> body, completion_listener* listener = nullptr) {
   if (!body.valid()) throw std::invalid_argument("tandem::spawn: the task is empty (moved from or default)");
   auto* spawned = spawned_task<T>::create(std::move(body), scheduler_of(core), true);
+  spawned->set_listener(listener);
   join_handle<T> handle = detail_make_join_handle(spawned);
   launch(core, spawned);
   return handle;

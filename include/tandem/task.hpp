@@ -57,6 +57,8 @@ class task_promise_base {
   final_awaiter final_suspend() const noexcept { return {}; }
 
   void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+  // True when the body ended with an exception (not yet taken).
+  bool failed() const noexcept { return static_cast<bool>(exception_); }
   void set_continuation(std::coroutine_handle<> c) noexcept { continuation_ = c; }
 
  protected:

@@ -1,18 +1,110 @@
 #include "tandem/detail/runtime/frame_allocator.hpp"
 
 #include <array>
+#include <mutex>
 #include <new>
+#include <vector>
+
+// Under AddressSanitizer every frame is its own operator new block, so that a frame used
+// after it is freed, or never freed, is reported rather than hidden in a pool.
+#if defined(__SANITIZE_ADDRESS__)
+#define TANDEM_FRAME_POOL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TANDEM_FRAME_POOL 0
+#endif
+#endif
+#ifndef TANDEM_FRAME_POOL
+#define TANDEM_FRAME_POOL 1
+#endif
 
 namespace tandem::detail {
 
 namespace {
 
+constexpr std::size_t block_bytes(std::size_t size_class) noexcept {
+  return (size_class + 1) * frame_class_bytes;
+}
+
+// Class c holds blocks of (c + 1) * 64 bytes.
+std::size_t class_of(std::size_t bytes) noexcept {
+  return bytes == 0 ? 0 : (bytes - 1) / frame_class_bytes;
+}
+
+#if TANDEM_FRAME_POOL
+
 struct free_block {
   free_block* next;
 };
 
-// Set once this thread's cache is destroyed: frames freed later (by other
-// thread-local or static destructors) go straight to the global operator delete.
+struct batch {
+  free_block* first;
+  std::size_t count;
+};
+
+// The blocks of one class that no thread holds: whole batches, and the rest of the
+// slab being carved.
+struct depot_class {
+  std::mutex mutex;
+  std::vector<batch> batches;
+  char* carve_next = nullptr;
+  char* carve_end = nullptr;
+};
+
+struct depot {
+  std::array<depot_class, frame_class_count> classes;
+  std::mutex slabs_mutex;
+  std::vector<void*> slabs;  // kept, never freed: their blocks circulate for ever
+};
+
+depot& shared_depot() {
+  // Safety: never destroyed, on purpose: threads may free frames during static
+  // destruction. Its slabs stay reachable from here, so they are not reported as leaks.
+  static depot* const instance = new depot();
+  return *instance;
+}
+
+void* new_slab(depot& d) {
+  void* slab = ::operator new(frame_slab_bytes);
+  std::lock_guard guard(d.slabs_mutex);
+  d.slabs.push_back(slab);
+  return slab;
+}
+
+// A batch of up to frame_batch_blocks blocks of class c: a returned one, else carved.
+batch take_batch(std::size_t c) {
+  depot& d = shared_depot();
+  depot_class& dc = d.classes[c];
+  std::lock_guard guard(dc.mutex);
+  if (!dc.batches.empty()) {
+    const batch b = dc.batches.back();
+    dc.batches.pop_back();
+    return b;
+  }
+  const std::size_t size = block_bytes(c);
+  batch b{nullptr, 0};
+  while (b.count < frame_batch_blocks) {
+    if (dc.carve_end - dc.carve_next < static_cast<std::ptrdiff_t>(size)) {
+      dc.carve_next = static_cast<char*>(new_slab(d));
+      dc.carve_end = dc.carve_next + frame_slab_bytes;
+    }
+    // Safety: the bytes are unused slab memory of at least one block's size.
+    b.first = ::new (dc.carve_next) free_block{b.first};
+    dc.carve_next += size;
+    ++b.count;
+  }
+  return b;
+}
+
+void give_batch(std::size_t c, batch b) {
+  if (b.count == 0) return;
+  depot_class& dc = shared_depot().classes[c];
+  std::lock_guard guard(dc.mutex);
+  dc.batches.push_back(b);
+}
+
+// Set once this thread's cache is destroyed: later frees (from other thread-local or
+// static destructors) go to the depot one block at a time.
 thread_local bool cache_destroyed = false;
 
 struct frame_cache {
@@ -24,35 +116,59 @@ struct frame_cache {
   frame_cache& operator=(const frame_cache&) = delete;
   ~frame_cache() {
     cache_destroyed = true;
-    for (std::size_t c = 0; c < frame_class_count; ++c) {
-      while (free_block* block = heads[c]) {
-        heads[c] = block->next;
-        ::operator delete(block, (c + 1) * frame_class_bytes);
-      }
+    for (std::size_t c = 0; c < frame_class_count; ++c) give_batch(c, batch{heads[c], counts[c]});
+  }
+
+  void* allocate(std::size_t c) {
+    if (heads[c] == nullptr) {
+      const batch b = take_batch(c);
+      heads[c] = b.first;
+      counts[c] = b.count;
+    }
+    free_block* block = heads[c];
+    heads[c] = block->next;
+    --counts[c];
+    return block;
+  }
+
+  void deallocate(void* block, std::size_t c) noexcept {
+    // Safety: the block is at least 64 bytes and no longer used by its owner, so its
+    // first bytes can hold the list link until it is handed out again.
+    heads[c] = ::new (block) free_block{heads[c]};
+    if (++counts[c] <= 2 * frame_batch_blocks) return;
+    // Too many here: the newest frame_batch_blocks go back to the depot for others.
+    free_block* last = heads[c];
+    for (std::size_t i = 1; i < frame_batch_blocks; ++i) last = last->next;
+    const batch surplus{heads[c], frame_batch_blocks};
+    heads[c] = last->next;
+    last->next = nullptr;
+    counts[c] -= frame_batch_blocks;
+    try {
+      give_batch(c, surplus);
+    } catch (...) {
+      // The depot could not grow its list: keep the blocks here instead.
+      last->next = heads[c];
+      heads[c] = surplus.first;
+      counts[c] += frame_batch_blocks;
     }
   }
 };
 
 thread_local frame_cache cache;
 
-// Class c holds blocks of (c + 1) * 64 bytes; frame_class_count means "not cached".
-std::size_t class_of(std::size_t bytes) noexcept {
-  return bytes == 0 ? 0 : (bytes - 1) / frame_class_bytes;
-}
+#endif  // TANDEM_FRAME_POOL
 
 }  // namespace
 
 void* allocate_frame(std::size_t bytes) {
   const std::size_t c = class_of(bytes);
   if (c >= frame_class_count) return ::operator new(bytes);
-  if (cache_destroyed) return ::operator new((c + 1) * frame_class_bytes);
-  frame_cache& local = cache;
-  if (free_block* block = local.heads[c]) {
-    local.heads[c] = block->next;
-    --local.counts[c];
-    return block;
-  }
-  return ::operator new((c + 1) * frame_class_bytes);
+#if TANDEM_FRAME_POOL
+  if (!cache_destroyed) return cache.allocate(c);
+  return ::operator new(block_bytes(c));  // joins the depot when freed
+#else
+  return ::operator new(block_bytes(c));
+#endif
 }
 
 void deallocate_frame(void* block, std::size_t bytes) noexcept {
@@ -61,19 +177,19 @@ void deallocate_frame(void* block, std::size_t bytes) noexcept {
     ::operator delete(block, bytes);
     return;
   }
-  if (cache_destroyed) {
-    ::operator delete(block, (c + 1) * frame_class_bytes);
+#if TANDEM_FRAME_POOL
+  if (!cache_destroyed) {
+    cache.deallocate(block, c);
     return;
   }
-  frame_cache& local = cache;
-  if (local.counts[c] >= max_cached_per_class) {
-    ::operator delete(block, (c + 1) * frame_class_bytes);
-    return;
+  try {
+    give_batch(c, batch{::new (block) free_block{nullptr}, 1});
+  } catch (...) {
+    // Nowhere to put it during static destruction without memory: let it go.
   }
-  // Safety: the block is at least 64 bytes and no longer in use by its owner, so its
-  // first bytes can hold the list link until it is handed out again.
-  local.heads[c] = ::new (block) free_block{local.heads[c]};
-  ++local.counts[c];
+#else
+  ::operator delete(block, block_bytes(c));
+#endif
 }
 
 }  // namespace tandem::detail

@@ -135,7 +135,9 @@ class runtime_core final : public task_scheduler, public std::enable_shared_from
   bool run_worker_once(worker& w);
   task_header* next_task(worker& w);
   task_header* steal_work(worker& w);
-  void push_local(worker& w, task_header* task, schedule_kind kind);
+  // True when the task (or the one it displaced from the LIFO slot) went where other
+  // workers can steal it.
+  bool push_local(worker& w, task_header* task, schedule_kind kind);
   void overflow(worker& w, task_header* task);
   bool try_start_searching(worker& w) noexcept;
   void stop_searching(worker& w) noexcept;
@@ -305,21 +307,24 @@ void runtime_core::stop_searching(worker& w) noexcept {
 
 void runtime_core::schedule(task_header* task, schedule_kind kind) {
   const worker_identity& me = current_identity;
-  if (me.core == this) {
-    push_local(*static_cast<worker*>(me.worker), task, kind);
-  } else {
+  if (me.core != this) {
     injection_.push(task, task, 1);
+    notify_one();
+  } else if (push_local(*static_cast<worker*>(me.worker), task, kind)) {
+    notify_one();
   }
-  notify_one();
 }
 
-void runtime_core::push_local(worker& w, task_header* task, schedule_kind kind) {
+bool runtime_core::push_local(worker& w, task_header* task, schedule_kind kind) {
   if (kind == schedule_kind::woken) {
+    // Nobody else can take the LIFO slot, so filling it alone is no reason to wake a
+    // worker: a chain of spawns stays on this one instead of bouncing between two.
     task_header* previous = std::exchange(w.lifo, task);
-    if (previous == nullptr) return;
+    if (previous == nullptr) return false;
     task = previous;
   }
   if (!w.local.push(task)) overflow(w, task);
+  return true;
 }
 
 void runtime_core::overflow(worker& w, task_header* task) {
@@ -424,7 +429,7 @@ void runtime_core::launch(task_header* task) noexcept {
       task->owned_next = shard.first;
       if (shard.first != nullptr) shard.first->owned_prev = task;
       shard.first = task;
-      schedule(task, schedule_kind::spawned);
+      schedule(task, schedule_kind::woken);
       return;
     }
   }

@@ -6,7 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <tandem/combine.hpp>
 #include <tandem/runtime.hpp>
+#include <tandem/sync/oneshot.hpp>
+#include <tandem/task_group.hpp>
 
 #include "support/runtimes.hpp"
 
@@ -98,6 +101,70 @@ TEST(RuntimeStress, JoinWakersRaceWithCompletionOnOtherWorkers) {
   long want = 0;
   for (int i = 0; i < 20'000; ++i) want += i % 4;
   for (int round = 0; round < 5; ++round) EXPECT_EQ(rt.block_on(await_many_from_a_task(20'000)), want);
+}
+
+task<long> join_of_spawned(int n) {
+  long total = 0;
+  for (int i = 0; i < n; ++i) {
+    // Both branches wait on tasks that finish on other workers: wakes from foreign threads.
+    auto [a, b] = co_await tandem::join(tandem::spawn(yields_then_returns(i % 3)),
+                                        tandem::spawn(yields_then_returns(1)));
+    total += a + b;
+  }
+  co_return total;
+}
+
+TEST(RuntimeStress, JoinBranchesWokenFromOtherWorkers) {
+  auto rt = tandem::runtime::builder().worker_threads(4).build();
+  long want = 0;
+  for (int i = 0; i < 5'000; ++i) want += i % 3 + 1;
+  EXPECT_EQ(rt.block_on(join_of_spawned(5'000)), want);
+}
+
+task<long> group_of(int n) {
+  tandem::task_group<int> group;
+  for (int i = 0; i < n; ++i) group.spawn(yields_then_returns(i % 5));
+  long total = 0;
+  while (auto v = co_await group.next()) total += *v;
+  co_return total;
+}
+
+TEST(RuntimeStress, TaskGroupCompletionsFromEveryWorker) {
+  auto rt = tandem::runtime::builder().worker_threads(4).build();
+  long want = 0;
+  for (int i = 0; i < 20'000; ++i) want += i % 5;
+  EXPECT_EQ(rt.block_on(group_of(20'000)), want);
+}
+
+task<int> receive_or_drop(tandem::oneshot_receiver<int> rx, bool drop) {
+  if (drop) co_return -1;
+  try {
+    co_return co_await rx;
+  } catch (const tandem::channel_closed&) {
+    co_return -2;
+  }
+}
+
+TEST(RuntimeStress, OneshotSendRacesWithReceiverAndSenderDrop) {
+  auto rt = tandem::runtime::builder().worker_threads(4).build();
+  int delivered = 0;
+  int closed = 0;
+  // Each round starts a thread and wakes the caller: a few ms apiece on a small VM.
+  for (int round = 0; round < 300; ++round) {
+    auto [tx, rx] = tandem::oneshot<int>();
+    auto receiver = rt.spawn(receive_or_drop(std::move(rx), round % 4 == 0));
+    std::thread sender([tx = std::move(tx), round]() mutable {
+      if (round % 3 != 0) tx.send(round);
+    });
+    auto outcome = [](tandem::join_handle<int> h) -> task<int> { co_return co_await h; };
+    const int got = rt.block_on(outcome(std::move(receiver)));
+    sender.join();
+    if (got == round) ++delivered;
+    if (got == -2) ++closed;
+    ASSERT_TRUE(got == round || got == -1 || got == -2) << got;
+  }
+  EXPECT_GT(delivered, 0);
+  EXPECT_GT(closed, 0);
 }
 
 }  // namespace

@@ -30,8 +30,7 @@ namespace tandem::detail {
 class task_header;
 
 enum class schedule_kind {
-  spawned,  // a new task: back of the queue
-  woken,    // woken by another task: the LIFO slot when woken on a worker
+  woken,    // spawned or woken: the LIFO slot when that happens on a worker (tokio's rule)
   yielded,  // asked to let others run: back of the queue, never the LIFO slot
 };
 
