@@ -8,7 +8,8 @@
 
 namespace {
 
-tandem::task<> chain(tandem::oneshot_sender<unsigned long long> done, unsigned long long remaining,
+tandem::task<> chain(tandem::oneshot_sender<unsigned long long> done,
+                     unsigned long long remaining,
                      unsigned long long depth) {
   if (remaining == 0) {
     done.send(depth);

@@ -12,7 +12,9 @@
 
 namespace {
 
-tandem::task<unsigned long long> wait_for(tandem::oneshot_receiver<unsigned long long> rx) { co_return co_await rx; }
+tandem::task<unsigned long long> wait_for(tandem::oneshot_receiver<unsigned long long> rx) {
+  co_return co_await rx;
+}
 
 tandem::task<unsigned long long> suspend_many(unsigned long long n) {
   std::vector<tandem::oneshot_sender<unsigned long long>> senders;

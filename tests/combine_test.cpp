@@ -1,15 +1,15 @@
 // combine.hpp: join, try_join, select inside one task.
-#include <tandem/combine.hpp>
-#include <tandem/runtime.hpp>
-#include <tandem/spawn.hpp>
-
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include <tandem/combine.hpp>
+#include <tandem/runtime.hpp>
+#include <tandem/spawn.hpp>
 
 #include "support/runtimes.hpp"
 
@@ -31,7 +31,9 @@ task<int> stepper(int id, int yields, std::shared_ptr<std::vector<int>> trace) {
   co_return id;
 }
 
-task<> nothing() { co_return; }
+task<> nothing() {
+  co_return;
+}
 
 task<int> fails_after(int yields) {
   for (int i = 0; i < yields; ++i) co_await tandem::yield_now();
@@ -48,15 +50,20 @@ task<bool> join_interleaves_branches() {
   co_return a == 1 && b == 2 && interleaved;
 }
 
-TEST_P(Combine, JoinRunsBranchesConcurrentlyWithinTheTask) { EXPECT_TRUE(rt.block_on(join_interleaves_branches())); }
+TEST_P(Combine, JoinRunsBranchesConcurrentlyWithinTheTask) {
+  EXPECT_TRUE(rt.block_on(join_interleaves_branches()));
+}
 
 task<int> join_mixed_awaitables() {
   auto h = tandem::spawn(stepper(7, 2, std::make_shared<std::vector<int>>()));
-  auto [spawned, local] = co_await tandem::join(std::move(h), stepper(3, 1, std::make_shared<std::vector<int>>()));
+  auto [spawned, local] =
+      co_await tandem::join(std::move(h), stepper(3, 1, std::make_shared<std::vector<int>>()));
   co_return spawned* local;
 }
 
-TEST_P(Combine, JoinTakesJoinHandlesToo) { EXPECT_EQ(rt.block_on(join_mixed_awaitables()), 21); }
+TEST_P(Combine, JoinTakesJoinHandlesToo) {
+  EXPECT_EQ(rt.block_on(join_mixed_awaitables()), 21);
+}
 
 task<std::string> join_waits_for_all_then_rethrows_first() {
   auto trace = std::make_shared<std::vector<int>>();
@@ -96,7 +103,9 @@ task<bool> try_join_cancels_the_rest() {
   co_return false;
 }
 
-TEST_P(Combine, TryJoinCancelsTheOthersOnTheFirstException) { EXPECT_TRUE(rt.block_on(try_join_cancels_the_rest())); }
+TEST_P(Combine, TryJoinCancelsTheOthersOnTheFirstException) {
+  EXPECT_TRUE(rt.block_on(try_join_cancels_the_rest()));
+}
 
 task<int> try_join_success() {
   auto [a, b] = co_await tandem::try_join(stepper(4, 1, std::make_shared<std::vector<int>>()),
@@ -104,7 +113,9 @@ task<int> try_join_success() {
   co_return a + b;
 }
 
-TEST_P(Combine, TryJoinReturnsEveryValueWhenNothingThrows) { EXPECT_EQ(rt.block_on(try_join_success()), 9); }
+TEST_P(Combine, TryJoinReturnsEveryValueWhenNothingThrows) {
+  EXPECT_EQ(rt.block_on(try_join_success()), 9);
+}
 
 task<bool> select_first_wins_and_losers_are_destroyed() {
   auto dropped = std::make_shared<bool>(false);
@@ -126,7 +137,9 @@ task<bool> select_rethrows_a_failing_winner() {
   co_return false;
 }
 
-TEST_P(Combine, SelectRethrowsTheWinnersException) { EXPECT_TRUE(rt.block_on(select_rethrows_a_failing_winner())); }
+TEST_P(Combine, SelectRethrowsTheWinnersException) {
+  EXPECT_TRUE(rt.block_on(select_rethrows_a_failing_winner()));
+}
 
 task<int> abort_target(std::shared_ptr<bool> dropped) {
   co_await tandem::join(forever(drop_flag(dropped)), forever(drop_flag(nullptr)));

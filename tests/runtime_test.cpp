@@ -173,6 +173,25 @@ TEST(Runtime, ATaskThatNeverAwaitsDoesNotStopTheOtherWorkers) {
   stop.store(true);
 }
 
+task<> yield_until(std::shared_ptr<std::atomic<bool>> stop) {
+  while (!stop->load()) co_await tandem::yield_now();
+}
+
+TEST(Runtime, InjectedWorkRunsWhileLocalWorkNeverRunsOut) {
+  // One worker whose own queue is never empty (a task that keeps yielding): tasks from
+  // outside still run, because the injection queue is looked at every 61 polls.
+  auto rt = tandem::runtime::builder().worker_threads(1).build();
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  auto busy = rt.spawn(yield_until(stop));
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(rt.block_on(answer()), 42);
+  stop->store(true);
+  auto wait = [](tandem::join_handle<void> h) -> task<int> {
+    co_await h;
+    co_return 1;
+  };
+  EXPECT_EQ(rt.block_on(wait(std::move(busy))), 1);
+}
+
 TEST(Runtime, ShutdownTimeoutGivesUpOnAPollThatDoesNotReturn) {
   // Static: the detached worker still reads it after this test returns.
   static std::atomic<bool> stop{false};

@@ -145,6 +145,39 @@ TEST_P(Spawn, RuntimeSpawnFromOutsideAndHandleFromAnotherThread) {
   EXPECT_EQ(rt.block_on(both(std::move(h), std::move(from_thread))), 36 + 49);
 }
 
+task<> count_polls(std::shared_ptr<std::atomic<long>> polls, std::shared_ptr<std::atomic<bool>> stop) {
+  while (!stop->load()) {
+    polls->fetch_add(1);
+    co_await tandem::yield_now();
+  }
+}
+
+task<long> ready_handles_leave_room_for_others() {
+  auto polls = std::make_shared<std::atomic<long>>(0);
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  auto other = tandem::spawn(count_polls(polls, stop));
+  std::vector<join_handle<int>> ready;
+  for (int i = 0; i < 1'280; ++i) ready.push_back(tandem::spawn(square(1)));
+  for (auto& h : ready) {
+    while (!h.is_finished()) co_await tandem::yield_now();
+  }
+  const long before = polls->load();
+  // 1,280 awaits that never have to wait: the budget (128 a poll) still makes this task
+  // step aside about ten times, and each time the other task gets a turn.
+  for (auto& h : ready) co_await h;
+  const long during = polls->load() - before;
+  stop->store(true);
+  co_await other;
+  co_return during;
+}
+
+TEST(SpawnBudget, AlwaysReadyAwaitsStillYieldToOtherTasks) {
+  auto rt = tandem::runtime::builder().runtime_flavor(tandem::runtime::flavor::current_thread).build();
+  const long others_polls = rt.block_on(ready_handles_leave_room_for_others());
+  EXPECT_GE(others_polls, 9);
+  EXPECT_LE(others_polls, 11);
+}
+
 TEST(SpawnErrors, SpawnOutsideAnyRuntimeThrows) {
   EXPECT_THROW((void)tandem::spawn(square(1)), std::logic_error);
 }

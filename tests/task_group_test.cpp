@@ -1,14 +1,14 @@
 // task_group.hpp: spawn many, next() in completion order, join_all, abort_all, destructor.
-#include <tandem/runtime.hpp>
-#include <tandem/task_group.hpp>
-
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <atomic>
 #include <memory>
 #include <stdexcept>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include <tandem/runtime.hpp>
+#include <tandem/task_group.hpp>
 
 #include "support/runtimes.hpp"
 
@@ -52,7 +52,9 @@ task<std::size_t> join_all_collects() {
   co_return values.size() + group.size();
 }
 
-TEST_P(TaskGroup, JoinAllCollectsEverything) { EXPECT_EQ(rt.block_on(join_all_collects()), 1000u); }
+TEST_P(TaskGroup, JoinAllCollectsEverything) {
+  EXPECT_EQ(rt.block_on(join_all_collects()), 1000u);
+}
 
 task<int> throws_value() {
   co_await tandem::yield_now();
@@ -79,7 +81,9 @@ task<int> exceptions_and_aborts() {
   co_return failures * 100 + cancelled * 10 + (empty_now ? 1 : 0);
 }
 
-TEST_P(TaskGroup, ExceptionsAndAbortsComeOutOfNext) { EXPECT_EQ(rt.block_on(exceptions_and_aborts()), 111); }
+TEST_P(TaskGroup, ExceptionsAndAbortsComeOutOfNext) {
+  EXPECT_EQ(rt.block_on(exceptions_and_aborts()), 111);
+}
 
 struct counted {
   std::shared_ptr<std::atomic<int>> destroyed;
@@ -106,14 +110,18 @@ task<bool> destroying_the_group_aborts() {
   co_return destroyed->load() == 10;
 }
 
-TEST_P(TaskGroup, DestroyingTheGroupAbortsItsTasks) { EXPECT_TRUE(rt.block_on(destroying_the_group_aborts())); }
+TEST_P(TaskGroup, DestroyingTheGroupAbortsItsTasks) {
+  EXPECT_TRUE(rt.block_on(destroying_the_group_aborts()));
+}
 
 task<bool> empty_group() {
   tandem::task_group<int> group;
   co_return group.empty() && !(co_await group.next()).has_value();
 }
 
-TEST_P(TaskGroup, AnEmptyGroupEndsAtOnce) { EXPECT_TRUE(rt.block_on(empty_group())); }
+TEST_P(TaskGroup, AnEmptyGroupEndsAtOnce) {
+  EXPECT_TRUE(rt.block_on(empty_group()));
+}
 
 TEST(TaskGroupErrors, SpawnOutsideARuntimeThrows) {
   tandem::task_group<int> group;

@@ -107,7 +107,8 @@ class branch_set : public pollable {
     std::size_t i = 0;
     for_each([&](auto& branch) {
       if (!branch.valid()) throw std::invalid_argument("tandem: join/select of an empty task");
-      nodes_[i++].coroutine = task_access<typename std::remove_cvref_t<decltype(branch)>::value_type>::handle(branch);
+      nodes_[i++].coroutine =
+          task_access<typename std::remove_cvref_t<decltype(branch)>::value_type>::handle(branch);
     });
   }
   branch_set(branch_set&&) = delete;
@@ -116,7 +117,8 @@ class branch_set : public pollable {
 
   bool await_suspend(std::coroutine_handle<> parent) {
     poll_context* poll = current_poll;
-    if (poll == nullptr) throw std::logic_error("tandem: join/select awaited outside a task run by a tandem runtime");
+    if (poll == nullptr)
+      throw std::logic_error("tandem: join/select awaited outside a task run by a tandem runtime");
     suspension_point* const parent_point = poll->suspension;
     if (advance()) return false;
     *parent_point = {this, parent};
@@ -150,7 +152,9 @@ class branch_set : public pollable {
   template <std::size_t I>
   bool failed() const {
     return done<I>() &&
-           task_access<std::tuple_element_t<I, std::tuple<Ts...>>>::handle(std::get<I>(branches_)).promise().failed();
+           task_access<std::tuple_element_t<I, std::tuple<Ts...>>>::handle(std::get<I>(branches_))
+               .promise()
+               .failed();
   }
 
   bool finished() const { return finished(std::index_sequence_for<Ts...>{}); }
@@ -212,9 +216,7 @@ class first_of_branches final {
  private:
   struct set : branch_set<finish_rule::first, Ts...> {
     using branch_set<finish_rule::first, Ts...>::branch_set;
-    std::variant<slot_t<Ts>...> take_winner() {
-      return take<0>();
-    }
+    std::variant<slot_t<Ts>...> take_winner() { return take<0>(); }
     template <std::size_t I>
     std::variant<slot_t<Ts>...> take() {
       if constexpr (I + 1 < sizeof...(Ts)) {

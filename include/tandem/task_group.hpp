@@ -96,7 +96,9 @@ class task_group {
   }
 
   // Spawns onto the runtime the caller runs in (std::logic_error outside one).
-  void spawn(task<T> body) { spawn_on(detail::require_current_runtime("task_group::spawn"), std::move(body)); }
+  void spawn(task<T> body) {
+    spawn_on(detail::require_current_runtime("task_group::spawn"), std::move(body));
+  }
   void spawn(const runtime::handle& on, task<T> body) { spawn_on(*on.core_, std::move(body)); }
 
   // Tasks not yet taken by next() (running or finished).

@@ -1,13 +1,13 @@
 // sync/oneshot.hpp: one value, sender gone, receiver gone, misuse.
-#include <tandem/runtime.hpp>
-#include <tandem/spawn.hpp>
-#include <tandem/sync/oneshot.hpp>
-
-#include <gtest/gtest.h>
-
 #include <memory>
 #include <stdexcept>
 #include <thread>
+
+#include <gtest/gtest.h>
+
+#include <tandem/runtime.hpp>
+#include <tandem/spawn.hpp>
+#include <tandem/sync/oneshot.hpp>
 
 #include "support/runtimes.hpp"
 
@@ -32,7 +32,9 @@ task<int> receive_one() {
   co_return *value;
 }
 
-TEST_P(Oneshot, DeliversOneMoveOnlyValue) { EXPECT_EQ(rt.block_on(receive_one()), 42); }
+TEST_P(Oneshot, DeliversOneMoveOnlyValue) {
+  EXPECT_EQ(rt.block_on(receive_one()), 42);
+}
 
 task<> drop_sender(tandem::oneshot_sender<int> tx) {
   co_await tandem::yield_now();
@@ -50,7 +52,9 @@ task<bool> sender_gone() {
   co_return false;
 }
 
-TEST_P(Oneshot, ReceiverLearnsTheSenderIsGone) { EXPECT_TRUE(rt.block_on(sender_gone())); }
+TEST_P(Oneshot, ReceiverLearnsTheSenderIsGone) {
+  EXPECT_TRUE(rt.block_on(sender_gone()));
+}
 
 task<bool> awaited_twice() {
   auto [tx, rx] = tandem::oneshot<int>();
@@ -64,7 +68,9 @@ task<bool> awaited_twice() {
   co_return false;
 }
 
-TEST_P(Oneshot, ReceivingTwiceIsAClearError) { EXPECT_TRUE(rt.block_on(awaited_twice())); }
+TEST_P(Oneshot, ReceivingTwiceIsAClearError) {
+  EXPECT_TRUE(rt.block_on(awaited_twice()));
+}
 
 task<int> from_plain_thread() {
   auto [tx, rx] = tandem::oneshot<int>();
@@ -74,7 +80,9 @@ task<int> from_plain_thread() {
   co_return value;
 }
 
-TEST_P(Oneshot, SendFromAPlainThread) { EXPECT_EQ(rt.block_on(from_plain_thread()), 7); }
+TEST_P(Oneshot, SendFromAPlainThread) {
+  EXPECT_EQ(rt.block_on(from_plain_thread()), 7);
+}
 
 TEST(OneshotErrors, SendAfterTheReceiverIsGoneAndSendTwice) {
   auto [tx, rx] = tandem::oneshot<int>();

@@ -123,7 +123,8 @@ class oneshot_receiver {
   explicit oneshot_receiver(std::shared_ptr<detail::oneshot_state<T>> state) : state_(std::move(state)) {}
 
   oneshot_receiver& require() {
-    if (!state_) throw std::logic_error("tandem::oneshot_receiver: awaited after the value was taken (or moved from)");
+    if (!state_)
+      throw std::logic_error("tandem::oneshot_receiver: awaited after the value was taken (or moved from)");
     return *this;
   }
 
