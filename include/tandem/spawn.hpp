@@ -143,7 +143,7 @@ inline runtime_core& require_current_runtime(const char* what) {
 template <class T>
 join_handle<T> spawn_on(runtime_core& core, task<T> body, completion_listener* listener = nullptr) {
   if (!body.valid()) throw std::invalid_argument("tandem::spawn: the task is empty (moved from or default)");
-  auto* spawned = spawned_task<T>::create(std::move(body), scheduler_of(core), true);
+  auto* spawned = spawned_task<T>::create(std::move(body), scheduler_of(core));
   spawned->set_listener(listener);
   join_handle<T> handle = detail_make_join_handle(spawned);
   launch(core, spawned);

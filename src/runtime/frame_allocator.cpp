@@ -3,6 +3,7 @@
 #include <array>
 #include <mutex>
 #include <new>
+#include <utility>
 #include <vector>
 
 // Under AddressSanitizer every frame is its own operator new block, so that a frame used
@@ -103,58 +104,93 @@ void give_batch(std::size_t c, batch b) {
   dc.batches.push_back(b);
 }
 
-// Set once this thread's cache is destroyed: later frees (from other thread-local or
-// static destructors) go to the depot one block at a time.
-thread_local bool cache_destroyed = false;
-
+// A thread's cached blocks. Trivially constructible and destructible, so the hot path
+// reads it without a thread-local initialization guard; handing the blocks back at
+// thread exit is the job of a separate object, set up on the first refill.
 struct frame_cache {
-  std::array<free_block*, frame_class_count> heads{};
-  std::array<std::size_t, frame_class_count> counts{};
-
-  frame_cache() = default;
-  frame_cache(const frame_cache&) = delete;
-  frame_cache& operator=(const frame_cache&) = delete;
-  ~frame_cache() {
-    cache_destroyed = true;
-    for (std::size_t c = 0; c < frame_class_count; ++c) give_batch(c, batch{heads[c], counts[c]});
-  }
-
-  void* allocate(std::size_t c) {
-    if (heads[c] == nullptr) {
-      const batch b = take_batch(c);
-      heads[c] = b.first;
-      counts[c] = b.count;
-    }
-    free_block* block = heads[c];
-    heads[c] = block->next;
-    --counts[c];
-    return block;
-  }
-
-  void deallocate(void* block, std::size_t c) noexcept {
-    // Safety: the block is at least 64 bytes and no longer used by its owner, so its
-    // first bytes can hold the list link until it is handed out again.
-    heads[c] = ::new (block) free_block{heads[c]};
-    if (++counts[c] <= 2 * frame_batch_blocks) return;
-    // Too many here: the newest frame_batch_blocks go back to the depot for others.
-    free_block* last = heads[c];
-    for (std::size_t i = 1; i < frame_batch_blocks; ++i) last = last->next;
-    const batch surplus{heads[c], frame_batch_blocks};
-    heads[c] = last->next;
-    last->next = nullptr;
-    counts[c] -= frame_batch_blocks;
-    try {
-      give_batch(c, surplus);
-    } catch (...) {
-      // The depot could not grow its list: keep the blocks here instead.
-      last->next = heads[c];
-      heads[c] = surplus.first;
-      counts[c] += frame_batch_blocks;
-    }
-  }
+  std::array<free_block*, frame_class_count> heads;
+  std::array<std::size_t, frame_class_count> counts;
 };
 
-thread_local frame_cache cache;
+enum class cache_life : unsigned char { fresh, registered, destroyed };
+
+constinit thread_local frame_cache cache{};
+constinit thread_local cache_life life = cache_life::fresh;
+
+void return_cache_to_depot() noexcept {
+  life = cache_life::destroyed;
+  for (std::size_t c = 0; c < frame_class_count; ++c) {
+    try {
+      give_batch(c, batch{std::exchange(cache.heads[c], nullptr), std::exchange(cache.counts[c], 0)});
+    } catch (...) {
+      // The depot cannot grow during thread exit: those blocks are given up.
+    }
+  }
+}
+
+struct cache_returner {
+  cache_returner() = default;
+  cache_returner(const cache_returner&) = delete;
+  cache_returner& operator=(const cache_returner&) = delete;
+  ~cache_returner() { return_cache_to_depot(); }
+};
+
+void register_returner();
+
+// A free on a thread whose cache is not set up yet, or already gone.
+[[gnu::noinline]] void deallocate_unregistered(void* block, std::size_t c) noexcept {
+  if (life == cache_life::fresh) {
+    try {
+      register_returner();
+    } catch (...) {
+      ::operator delete(block, block_bytes(c));  // no thread-exit hook: do not cache it
+      return;
+    }
+    cache.heads[c] = ::new (block) free_block{cache.heads[c]};
+    ++cache.counts[c];
+    return;
+  }
+  try {
+    give_batch(c, batch{::new (block) free_block{nullptr}, 1});
+  } catch (...) {
+    // Nowhere to put it during static destruction without memory: let it go.
+  }
+}
+
+// On a thread's first use of its cache: make sure the blocks go back at thread exit.
+void register_returner() {
+  static thread_local cache_returner returner;
+  life = cache_life::registered;
+}
+
+// Slow paths stay out of line, so the hot paths need no saved registers.
+[[gnu::noinline]] void* refill_and_allocate(std::size_t c) {
+  if (life == cache_life::fresh) register_returner();
+  const batch b = take_batch(c);
+  cache.heads[c] = b.first;
+  cache.counts[c] = b.count;
+  free_block* block = cache.heads[c];
+  cache.heads[c] = block->next;
+  --cache.counts[c];
+  return block;
+}
+
+// The newest frame_batch_blocks blocks go back to the depot for other threads.
+[[gnu::noinline]] void spill(std::size_t c) noexcept {
+  free_block* last = cache.heads[c];
+  for (std::size_t i = 1; i < frame_batch_blocks; ++i) last = last->next;
+  const batch surplus{cache.heads[c], frame_batch_blocks};
+  free_block* rest = last->next;
+  last->next = nullptr;
+  try {
+    give_batch(c, surplus);
+  } catch (...) {
+    last->next = rest;  // the depot could not grow its list: keep the blocks here
+    return;
+  }
+  cache.heads[c] = rest;
+  cache.counts[c] -= frame_batch_blocks;
+}
 
 #endif  // TANDEM_FRAME_POOL
 
@@ -164,8 +200,14 @@ void* allocate_frame(std::size_t bytes) {
   const std::size_t c = class_of(bytes);
   if (c >= frame_class_count) return ::operator new(bytes);
 #if TANDEM_FRAME_POOL
-  if (!cache_destroyed) return cache.allocate(c);
-  return ::operator new(block_bytes(c));  // joins the depot when freed
+  // After thread exit the heads are all null, so this also covers a destroyed cache.
+  if (free_block* block = cache.heads[c]; block != nullptr) {
+    cache.heads[c] = block->next;
+    --cache.counts[c];
+    return block;
+  }
+  if (life == cache_life::destroyed) return ::operator new(block_bytes(c));  // joins the depot when freed
+  return refill_and_allocate(c);
 #else
   return ::operator new(block_bytes(c));
 #endif
@@ -178,15 +220,14 @@ void deallocate_frame(void* block, std::size_t bytes) noexcept {
     return;
   }
 #if TANDEM_FRAME_POOL
-  if (!cache_destroyed) {
-    cache.deallocate(block, c);
+  if (life == cache_life::registered) {
+    // Safety: the block is at least 64 bytes and no longer used by its owner, so its
+    // first bytes can hold the list link until it is handed out again.
+    cache.heads[c] = ::new (block) free_block{cache.heads[c]};
+    if (++cache.counts[c] > 2 * frame_batch_blocks) spill(c);
     return;
   }
-  try {
-    give_batch(c, batch{::new (block) free_block{nullptr}, 1});
-  } catch (...) {
-    // Nowhere to put it during static destruction without memory: let it go.
-  }
+  deallocate_unregistered(block, c);
 #else
   ::operator delete(block, block_bytes(c));
 #endif

@@ -44,18 +44,19 @@ class spin_lock {
   std::atomic<bool> locked_{false};
 };
 
-// The live tasks of one shard: an intrusive doubly linked list.
+// Suspended tasks of one shard: an intrusive doubly linked list.
 struct alignas(64) owned_shard {
   spin_lock lock;
   task_header* first = nullptr;
-  bool closed = false;
 };
 
 // FIFO of tasks from outside the workers and of overflow: intrusive, under a mutex.
 class injection_list {
  public:
-  void push(task_header* first, task_header* last, std::size_t count) noexcept {
+  // False (nothing taken) once closed by shutdown.
+  bool push(task_header* first, task_header* last, std::size_t count) noexcept {
     std::lock_guard guard(mutex_);
+    if (closed_) return false;
     last->queue_next = nullptr;
     if (tail_ != nullptr) {
       tail_->queue_next = first;
@@ -66,6 +67,14 @@ class injection_list {
     // Release (under the lock anyway): a reader of the length that then locks finds
     // the items; the length is only a hint for idle workers.
     length_.store(length_.load(std::memory_order_relaxed) + count, std::memory_order_release);
+    return true;
+  }
+  // Closes the queue if it is empty; false when it still holds tasks.
+  bool close_if_empty() noexcept {
+    std::lock_guard guard(mutex_);
+    if (head_ != nullptr) return false;
+    closed_ = true;
+    return true;
   }
   // Pops one task and moves up to `extra` more into `into` (the caller's own queue).
   task_header* pop(bounded_run_queue<task_header>* into, std::size_t extra) noexcept {
@@ -92,6 +101,7 @@ class injection_list {
   std::mutex mutex_;
   task_header* head_ = nullptr;
   task_header* tail_ = nullptr;
+  bool closed_ = false;
   std::atomic<std::size_t> length_{0};
 };
 
@@ -104,6 +114,7 @@ class runtime_core final : public task_scheduler, public std::enable_shared_from
 
   void start();
   void schedule(task_header* task, schedule_kind kind) override;
+  void keep(task_header* task) noexcept override;
   void forget(task_header* task) noexcept override;
   void launch(task_header* task) noexcept;
   void wait_for_root(blocking_waiter& waiter);
@@ -146,6 +157,9 @@ class runtime_core final : public task_scheduler, public std::enable_shared_from
   void park(worker& w);
   bool any_work_visible() const noexcept;
   void drain_everything() noexcept;
+  bool drain_queues() noexcept;
+  bool drain_suspended() noexcept;
+  void inject(task_header* first, task_header* last, std::size_t count) noexcept;
 
   runtime_options options_;
   std::vector<std::unique_ptr<worker>> workers_;
@@ -308,7 +322,7 @@ void runtime_core::stop_searching(worker& w) noexcept {
 void runtime_core::schedule(task_header* task, schedule_kind kind) {
   const worker_identity& me = current_identity;
   if (me.core != this) {
-    injection_.push(task, task, 1);
+    inject(task, task, 1);
     notify_one();
   } else if (push_local(*static_cast<worker*>(me.worker), task, kind)) {
     notify_one();
@@ -331,7 +345,18 @@ void runtime_core::overflow(worker& w, task_header* task) {
   std::array<task_header*, bounded_run_queue<task_header>::capacity / 2> moved;
   const std::uint32_t count = w.local.take_half_for_overflow(moved.data());
   for (std::uint32_t i = 0; i < count; ++i) moved[i]->queue_next = i + 1 < count ? moved[i + 1] : task;
-  injection_.push(count > 0 ? moved[0] : task, task, count + 1);
+  inject(count > 0 ? moved[0] : task, task, count + 1);
+}
+
+void runtime_core::inject(task_header* first, task_header* last, std::size_t count) noexcept {
+  if (injection_.push(first, last, count)) return;
+  // Shut down (only a thread outside the workers gets here, as they have stopped):
+  // nothing will run these tasks any more, so they are cancelled now.
+  for (task_header* task = first; task != nullptr;) {
+    task_header* next = task == last ? nullptr : task->queue_next;
+    task->cancel_at_shutdown();
+    task = next;
+  }
 }
 
 void runtime_core::notify_one() noexcept {
@@ -402,41 +427,41 @@ void runtime_core::park(worker& w) {
   while (w.parked.load(std::memory_order_acquire) == 1) w.parked.wait(1, std::memory_order_acquire);
 }
 
-void runtime_core::forget(task_header* task) noexcept {
-  owned_shard& shard = owned_[task->owned_shard];
-  std::lock_guard guard(shard.lock);
-  if (task->owned_prev == nullptr && shard.first != task) return;  // taken off at shutdown
-  if (task->owned_prev != nullptr) {
-    task->owned_prev->owned_next = task->owned_next;
-  } else {
-    shard.first = task->owned_next;
-  }
-  if (task->owned_next != nullptr) task->owned_next->owned_prev = task->owned_prev;
-  task->owned_prev = task->owned_next = nullptr;
-  // The list's reference; never the last one here (the poller holds one).
-  task->drop_ref();
-}
-
-void runtime_core::launch(task_header* task) noexcept {
+void runtime_core::keep(task_header* task) noexcept {
   const worker_identity& me = current_identity;
   const std::size_t index = me.core == this ? static_cast<worker*>(me.worker)->index
                                             : external_shard_.fetch_add(1, std::memory_order_relaxed);
   task->owned_shard = static_cast<std::uint32_t>(index % owned_shard_count);
+  task->add_ref();
   owned_shard& shard = owned_[task->owned_shard];
+  std::lock_guard guard(shard.lock);
+  task->owned_prev = nullptr;
+  task->owned_next = shard.first;
+  if (shard.first != nullptr) shard.first->owned_prev = task;
+  shard.first = task;
+  task->listed = true;
+}
+
+void runtime_core::forget(task_header* task) noexcept {
+  if (!task->listed) return;
   {
+    owned_shard& shard = owned_[task->owned_shard];
     std::lock_guard guard(shard.lock);
-    if (!shard.closed) {
-      task->owned_next = shard.first;
-      if (shard.first != nullptr) shard.first->owned_prev = task;
-      shard.first = task;
-      schedule(task, schedule_kind::woken);
-      return;
+    if (task->owned_prev != nullptr) {
+      task->owned_prev->owned_next = task->owned_next;
+    } else {
+      shard.first = task->owned_next;
     }
+    if (task->owned_next != nullptr) task->owned_next->owned_prev = task->owned_prev;
+    task->owned_prev = task->owned_next = nullptr;
+    task->listed = false;
   }
-  // Shut down: cancel at once. The queue's reference is dropped here; the owned
-  // list's serves as the poller's in cancel_at_shutdown.
-  task->cancel_at_shutdown();
+  // The list's reference; never the last one here (the completer holds one).
   task->drop_ref();
+}
+
+void runtime_core::launch(task_header* task) noexcept {
+  schedule(task, schedule_kind::woken);
 }
 
 void runtime_core::wait_for_root(blocking_waiter& waiter) {
@@ -452,41 +477,57 @@ void runtime_core::wait_for_root(blocking_waiter& waiter) {
   current_identity = {};
 }
 
+// Shutdown, on one thread once the workers have stopped: cancel every task left until
+// nothing is found, then close the injection queue (atomically with finding it empty),
+// so that later spawns from other threads are cancelled at once.
 void runtime_core::drain_everything() noexcept {
-  // Only this thread runs now: cancel every live task, then drop the queue references.
-  for (bool found = true; found;) {
-    found = false;
-    for (owned_shard& shard : owned_) {
-      for (;;) {
-        task_header* task = nullptr;
-        {
-          std::lock_guard guard(shard.lock);
-          shard.closed = true;
-          task = shard.first;
-          if (task == nullptr) break;
-          shard.first = task->owned_next;
-          if (shard.first != nullptr) shard.first->owned_prev = nullptr;
-          task->owned_prev = task->owned_next = nullptr;
-        }
-        found = true;
-        task->cancel_at_shutdown();
-      }
-    }
-    for (auto& w : workers_) {
-      if (task_header* task = std::exchange(w->lifo, nullptr)) {
-        found = true;
-        task->drop_ref();
-      }
-      while (task_header* task = w->local.pop()) {
-        found = true;
-        task->drop_ref();
-      }
-    }
-    while (task_header* task = injection_.pop(nullptr, 0)) {
+  for (;;) {
+    const bool found_queued = drain_queues();
+    const bool found_suspended = drain_suspended();
+    if (!found_queued && !found_suspended && injection_.close_if_empty()) return;
+  }
+}
+
+// Queued tasks: the queue's reference stands in for a poller's.
+bool runtime_core::drain_queues() noexcept {
+  bool found = false;
+  for (auto& w : workers_) {
+    if (task_header* task = std::exchange(w->lifo, nullptr)) {
       found = true;
-      task->drop_ref();
+      task->cancel_at_shutdown();
+    }
+    while (task_header* task = w->local.pop()) {
+      found = true;
+      task->cancel_at_shutdown();
     }
   }
+  while (task_header* task = injection_.pop(nullptr, 0)) {
+    found = true;
+    task->cancel_at_shutdown();
+  }
+  return found;
+}
+
+// Suspended tasks: taken off the list, whose reference stands in for a poller's.
+bool runtime_core::drain_suspended() noexcept {
+  bool found = false;
+  for (owned_shard& shard : owned_) {
+    for (;;) {
+      task_header* task = nullptr;
+      {
+        std::lock_guard guard(shard.lock);
+        task = shard.first;
+        if (task == nullptr) break;
+        shard.first = task->owned_next;
+        if (shard.first != nullptr) shard.first->owned_prev = nullptr;
+        task->owned_prev = task->owned_next = nullptr;
+        task->listed = false;
+      }
+      found = true;
+      task->cancel_at_shutdown();
+    }
+  }
+  return found;
 }
 
 bool runtime_core::shutdown(std::chrono::nanoseconds timeout) noexcept {

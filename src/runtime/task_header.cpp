@@ -23,9 +23,12 @@ void task_header::run() noexcept {
   current_poll = outer;
   if (finished) {
     complete_body();
-  } else {
-    end_poll();
+    return;
   }
+  // Suspended for the first time: from now on only wakers know the task, so it goes on
+  // the list shutdown reads. Done while RUNNING, before any other worker can take it.
+  if (!listed) scheduler_->keep(this);
+  end_poll();
 }
 
 void task_header::end_poll() noexcept {
@@ -119,10 +122,11 @@ void task_header::drop_join_handle() noexcept {
 
 void task_header::cancel_at_shutdown() noexcept {
   const std::uint64_t s = state_.load(std::memory_order_acquire);
-  if ((s & (complete | running)) != 0) return;
+  if ((s & complete) != 0) {
+    drop_ref();
+    return;
+  }
   vtable_->cancel(this);
-  // The owned-task list's reference (the caller unlisted the task) stands in for a
-  // poller's: complete_body drops it.
   state_.fetch_or(running, std::memory_order_acq_rel);
   complete_body();
 }

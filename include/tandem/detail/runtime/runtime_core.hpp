@@ -31,8 +31,8 @@ runtime_core* current_runtime_core() noexcept;
 std::shared_ptr<runtime_core> share_core(runtime_core& core);
 
 task_scheduler* scheduler_of(runtime_core& core) noexcept;
-// Lists the new task (holding its owned-list reference) and schedules it (its queue
-// reference); on a runtime that is shutting down the task is cancelled instead.
+// Schedules a new task (taking its queue reference); after shutdown it is cancelled
+// at once instead.
 void launch(runtime_core& core, task_header* task) noexcept;
 
 // Told when the block_on root completes.

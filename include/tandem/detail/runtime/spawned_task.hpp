@@ -27,11 +27,10 @@ class spawned_task final : public task_header {
  public:
   enum class outcome { pending, value, error, cancelled, taken };
 
-  // References: the queue's, the owned-task list's, and the join handle's if any.
-  static spawned_task* create(task<T> body, task_scheduler* scheduler, bool with_handle) {
+  // References: the queue's and the join handle's.
+  static spawned_task* create(task<T> body, task_scheduler* scheduler) {
     void* memory = allocate_frame(sizeof(spawned_task));
-    const std::uint64_t initial =
-        notified | (with_handle ? join_interest : 0) | ref_one * (with_handle ? 3 : 2);
+    const std::uint64_t initial = notified | join_interest | ref_one * 2;
     // Safety: the block is sizeof(spawned_task) bytes from the frame allocator and is
     // returned to it by deallocate(), the only place that destroys the object.
     return ::new (memory) spawned_task(std::move(body), scheduler, initial);

@@ -12,8 +12,8 @@
 //   CANCELLED      abort() was called; the next poll cancels instead of resuming
 //   JOIN_INTEREST  a join_handle exists
 //   JOIN_WAKER     the join_handle registered the task awaiting it (join_waker)
-//   refs           bits 6..63: the queue / poller, the join handle, the owned-task
-//                  list, each waker held by an event source
+//   refs           bits 6..63: the queue / poller, the join handle, the list of
+//                  suspended tasks (while listed), each waker held by an event source
 // The header (and with it the task's frame) is freed when refs reaches zero.
 //
 // Thread safety: every member function may be called from any thread unless it says
@@ -39,8 +39,10 @@ class task_scheduler {
  public:
   // Takes over one reference to `task`, which has NOTIFIED set.
   virtual void schedule(task_header* task, schedule_kind kind) = 0;
-  // Removes a completed task from the list of live tasks and drops that list's
-  // reference; does nothing for a task already taken off it (shutdown).
+  // Lists a task whose poll ended without finishing it (called by its poller while
+  // RUNNING), taking a reference: shutdown finds suspended tasks there.
+  virtual void keep(task_header* task) noexcept = 0;
+  // Takes a completing task off that list (dropping the list's reference), if listed.
   virtual void forget(task_header* task) noexcept = 0;
 
  protected:
@@ -139,19 +141,22 @@ class task_header {
   // The join handle goes away: drops the output if it is there, the waker, the reference.
   void drop_join_handle() noexcept;
 
-  // Shutdown: a task no worker polls and that the caller took off the owned-task list
-  // (keeping that list's reference) is cancelled and completed.
+  // Shutdown: cancels and completes a task no worker polls. The caller's reference (a
+  // queue's, or the suspended list's once unlisted) stands in for the poller's and is
+  // dropped; a task that is already complete just loses that reference.
   void cancel_at_shutdown() noexcept;
   // For deallocate: drops the join waker the task may still hold.
   void release_join_waker() noexcept;
 
   void set_listener(completion_listener* listener) noexcept { listener_ = listener; }
 
-  // Intrusive links owned by the scheduler (run queues, the owned-task list).
+  // Intrusive links owned by the scheduler (run queues, the list of suspended tasks).
+  // `listed` is written under the list's lock, or by the poller while RUNNING.
   task_header* queue_next = nullptr;
   task_header* owned_prev = nullptr;
   task_header* owned_next = nullptr;
   std::uint32_t owned_shard = 0;
+  bool listed = false;
 
   // Where the body is suspended; written and read only by the poller.
   suspension_point suspension;
