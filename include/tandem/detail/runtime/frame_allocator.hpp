@@ -26,7 +26,7 @@ namespace tandem::detail {
 
 inline constexpr std::size_t frame_class_bytes = 64;
 inline constexpr std::size_t frame_class_count = 16;  // up to 1 KiB
-inline constexpr std::size_t frame_batch_blocks = 256;
+inline constexpr std::size_t frame_batch_blocks = 1024;
 inline constexpr std::size_t frame_slab_bytes = std::size_t{1} << 20;
 
 void* allocate_frame(std::size_t bytes);
