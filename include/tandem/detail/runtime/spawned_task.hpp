@@ -25,7 +25,7 @@ class spawned_task final : public task_header {
                          std::conditional_t<std::is_reference_v<T>, std::remove_reference_t<T>*, T>>;
 
  public:
-  enum class outcome { pending, value, error, cancelled, taken };
+  enum class outcome { pending, value, error, cancelled };
 
   // References: the queue's and the join handle's.
   static spawned_task* create(task<T> body, task_scheduler* scheduler) {
@@ -36,11 +36,9 @@ class spawned_task final : public task_header {
     return ::new (memory) spawned_task(std::move(body), scheduler, initial);
   }
 
-  outcome state_of_output() const noexcept { return outcome_; }
-
-  // The join handle's read, after it saw COMPLETE.
+  // The join handle's one read, after it saw COMPLETE.
   T take_output() {
-    switch (std::exchange(outcome_, outcome::taken)) {
+    switch (outcome_) {
       case outcome::value:
         if constexpr (std::is_void_v<T>) {
           return;
@@ -52,10 +50,11 @@ class spawned_task final : public task_header {
       case outcome::error:
         std::rethrow_exception(std::exchange(error_, nullptr));
       case outcome::cancelled:
-        throw_cancelled();
-      default:
-        throw_taken();
+        throw task_cancelled();
+      case outcome::pending:
+        break;
     }
+    throw std::logic_error("tandem::join_handle: the task has not finished");
   }
 
  private:
@@ -64,11 +63,6 @@ class spawned_task final : public task_header {
   spawned_task(task<T> body, task_scheduler* scheduler, std::uint64_t initial) noexcept
       : task_header(&vtable_for, scheduler, initial), body_(std::move(body)) {
     suspension.coroutine = task_access<T>::handle(body_);
-  }
-
-  [[noreturn]] static void throw_cancelled() { throw task_cancelled(); }
-  [[noreturn]] static void throw_taken() {
-    throw std::logic_error("tandem::join_handle: awaited twice (the result was already taken)");
   }
 
   static bool poll(task_header* header) {
