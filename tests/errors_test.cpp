@@ -1,11 +1,11 @@
 // errors.hpp: the async runtime's error types.
-#include <tandem/errors.hpp>
-
-#include <gtest/gtest.h>
-
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+
+#include <gtest/gtest.h>
+
+#include <tandem/errors.hpp>
 
 namespace {
 

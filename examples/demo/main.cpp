@@ -1,5 +1,6 @@
-// The quick-start demo: par::join and par::scope at work, then fib(35) computed
-// sequentially and with a join at every level, with the time of each.
+// The quick-start demo: par::join and par::scope at work, fib(35) computed
+// sequentially and with a join at every level, with the time of each; then the async
+// runtime: tasks spawned, joined, raced and collected as they finish.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -22,6 +23,29 @@ std::uint64_t fib_parallel(unsigned n) {
   if (n < 2) return n;
   auto [a, b] = par::join([n] { return fib_parallel(n - 1); }, [n] { return fib_parallel(n - 2); });
   return a + b;
+}
+
+tandem::task<std::string> cook(std::string dish, int steps) {
+  for (int i = 0; i < steps; ++i) co_await tandem::yield_now();  // let the other pots boil
+  co_return dish;
+}
+
+tandem::task<int> async_demo(std::size_t workers) {
+  // join: three dishes in one task, interleaved (never in parallel with each other).
+  auto [soup, rice, tea] = co_await tandem::join(cook("soup", 3), cook("rice", 1), cook("tea", 2));
+  std::printf("tandem::join\n  %s, %s and %s are ready\n", soup.c_str(), rice.c_str(), tea.c_str());
+
+  // select: the first to finish wins; the other is cancelled.
+  auto first = co_await tandem::select(cook("slow roast", 1000), cook("salad", 1));
+  std::printf("tandem::select\n  first ready: %s\n",
+              first.index() == 1 ? std::get<1>(first).c_str() : "roast");
+
+  // spawn + task_group: many tasks on every worker, collected as they finish.
+  tandem::task_group<std::string> kitchen;
+  for (int i = 0; i < 1000; ++i) kitchen.spawn(cook("plate " + std::to_string(i), i % 7));
+  auto plates = co_await kitchen.join_all();
+  std::printf("tandem::spawn / task_group\n  %zu plates served by %zu workers\n", plates.size(), workers);
+  co_return static_cast<int>(plates.size());
 }
 
 template <class F>
@@ -76,5 +100,9 @@ int main() {
   std::printf("  par::join every level: %llu in %8.1f ms (%zu threads, %.1f ns per join)\n",
               static_cast<unsigned long long>(parallel), par_ms, par::current_num_threads(),
               par_ms * 1e6 / (static_cast<double>(seq) * 1.618));
-  return seq == parallel && total.load() == data.size() * (data.size() + 1) / 2 ? 0 : 1;
+
+  std::printf("\ntandem async demo\n");
+  tandem::runtime rt;
+  const int served = rt.block_on(async_demo(rt.num_workers()));
+  return seq == parallel && total.load() == data.size() * (data.size() + 1) / 2 && served == 1000 ? 0 : 1;
 }

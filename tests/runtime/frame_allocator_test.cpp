@@ -1,13 +1,13 @@
 // detail/runtime/frame_allocator.hpp: size classes, reuse, frees on other threads.
-#include <tandem/detail/runtime/frame_allocator.hpp>
-
-#include <gtest/gtest.h>
-
 #include <cstddef>
 #include <cstring>
 #include <set>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include <tandem/detail/runtime/frame_allocator.hpp>
 
 namespace {
 

@@ -1,12 +1,12 @@
 // detail/sched/thread_count.hpp: pool sizes from the environment or the core count.
-#include <tandem/detail/sched/thread_count.hpp>
-
-#include <gtest/gtest.h>
-
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <thread>
+
+#include <gtest/gtest.h>
+
+#include <tandem/detail/sched/thread_count.hpp>
 
 namespace {
 
