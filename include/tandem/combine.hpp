@@ -116,10 +116,7 @@ class branch_set : public pollable {
   bool await_ready() const noexcept { return false; }
 
   bool await_suspend(std::coroutine_handle<> parent) {
-    poll_context* poll = current_poll;
-    if (poll == nullptr)
-      throw std::logic_error("tandem: join/select awaited outside a task run by a tandem runtime");
-    suspension_point* const parent_point = poll->suspension;
+    suspension_point* const parent_point = require_poll("tandem::join/try_join/select").suspension;
     if (advance()) return false;
     *parent_point = {this, parent};
     return true;

@@ -105,18 +105,15 @@ class [[nodiscard]] join_handle {
       return handle_->task_->is_complete() && detail::consume_budget();
     }
     bool await_suspend(std::coroutine_handle<> caller) {
-      detail::poll_context* poll = detail::current_poll;
-      if (poll == nullptr)
-        throw std::logic_error("tandem::join_handle: awaited outside a task run by a tandem runtime");
+      detail::poll_context& poll = detail::require_poll("tandem::join_handle");
       if (handle_->task_->is_complete()) {
         // Out of budget: go to the back of the queue, then take the result.
-        *poll->suspension = {nullptr, caller};
-        poll->task->wake_by_ref(detail::schedule_kind::yielded);
+        detail::yield_to_back(poll, caller);
         return true;
       }
-      *poll->suspension = {this, caller};
-      if (handle_->task_->register_join_waker(poll->task)) {
-        *poll->suspension = {};
+      *poll.suspension = {this, caller};
+      if (handle_->task_->register_join_waker(poll.task)) {
+        *poll.suspension = {};
         return false;
       }
       return true;
@@ -171,11 +168,7 @@ inline auto yield_now() {
   struct awaiter {
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> caller) const {
-      detail::poll_context* poll = detail::current_poll;
-      if (poll == nullptr)
-        throw std::logic_error("tandem::yield_now: awaited outside a task run by a tandem runtime");
-      *poll->suspension = {nullptr, caller};
-      poll->task->wake_by_ref(detail::schedule_kind::yielded);
+      detail::yield_to_back(detail::require_poll("tandem::yield_now"), caller);
     }
     void await_resume() const noexcept {}
   };

@@ -152,16 +152,11 @@ class task_group {
       return state_->has_news();
     }
     bool await_suspend(std::coroutine_handle<> caller) {
-      detail::poll_context* poll = detail::current_poll;
-      if (poll == nullptr) throw std::logic_error("tandem::task_group::next: awaited outside a tandem task");
+      detail::poll_context& poll = detail::require_poll("tandem::task_group::next");
       std::lock_guard guard(state_->mutex);
       if (state_->has_news()) return false;
-      if (state_->waiter != poll->task) {
-        poll->task->add_ref();
-        if (state_->waiter != nullptr) state_->waiter->drop_ref();
-        state_->waiter = poll->task;
-      }
-      *poll->suspension = {this, caller};
+      detail::replace_waker(state_->waiter, poll.task);
+      *poll.suspension = {this, caller};
       return true;
     }
     bool advance() override {

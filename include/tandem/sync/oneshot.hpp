@@ -145,22 +145,16 @@ class oneshot_receiver {
     explicit awaiter(oneshot_receiver& receiver) : receiver_(receiver) {}
     bool await_ready() { return ready() && detail::consume_budget(); }
     bool await_suspend(std::coroutine_handle<> caller) {
-      detail::poll_context* poll = detail::current_poll;
-      if (poll == nullptr) throw std::logic_error("tandem::oneshot_receiver: awaited outside a tandem task");
+      detail::poll_context& poll = detail::require_poll("tandem::oneshot_receiver");
       auto& state = *receiver_.state_;
       std::lock_guard guard(state.mutex);
       if (state.value || state.sender_gone) {
         // Ready but out of budget: to the back of the queue first.
-        *poll->suspension = {nullptr, caller};
-        poll->task->wake_by_ref(detail::schedule_kind::yielded);
+        detail::yield_to_back(poll, caller);
         return true;
       }
-      if (state.waiter != poll->task) {
-        poll->task->add_ref();
-        if (state.waiter != nullptr) state.waiter->drop_ref();
-        state.waiter = poll->task;
-      }
-      *poll->suspension = {this, caller};
+      detail::replace_waker(state.waiter, poll.task);
+      *poll.suspension = {this, caller};
       return true;
     }
     bool advance() override { return ready(); }

@@ -15,6 +15,8 @@
 
 #include <coroutine>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 
 namespace tandem::detail {
 
@@ -49,6 +51,15 @@ struct poll_context {
 
 // Null outside a poll. Set and restored by the scheduler and by combinators.
 inline thread_local poll_context* current_poll = nullptr;
+
+// The poll the calling awaitable runs in; `what` names it in the error thrown when a
+// tandem awaitable is awaited outside a task run by a tandem runtime.
+inline poll_context& require_poll(const char* what) {
+  poll_context* poll = current_poll;
+  if (poll == nullptr)
+    throw std::logic_error(std::string(what) + ": awaited outside a task run by a tandem runtime");
+  return *poll;
+}
 
 // Takes one unit of budget; false (and nothing taken) when it is spent.
 inline bool consume_budget() noexcept {

@@ -174,4 +174,20 @@ class task_header {
   task_header* join_waker_ = nullptr;
 };
 
+// Suspends the polled task's current coroutine to the back of the queue: it resumes
+// without asking anything (a yield, or a ready result when the budget is spent).
+inline void yield_to_back(poll_context& poll, std::coroutine_handle<> caller) noexcept {
+  *poll.suspension = {nullptr, caller};
+  poll.task->wake_by_ref(schedule_kind::yielded);
+}
+
+// Makes `task` the one waker in `slot` (a counted reference), releasing a previous one.
+// The caller guards the slot.
+inline void replace_waker(task_header*& slot, task_header* task) noexcept {
+  if (slot == task) return;
+  task->add_ref();
+  if (slot != nullptr) slot->drop_ref();
+  slot = task;
+}
+
 }  // namespace tandem::detail
