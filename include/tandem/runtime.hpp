@@ -28,6 +28,7 @@
 
 #include "tandem/detail/runtime/runtime_core.hpp"
 #include "tandem/spawn.hpp"
+#include "tandem/spawn_blocking.hpp"
 #include "tandem/task.hpp"
 
 namespace tandem {
@@ -59,6 +60,21 @@ class runtime {
         throw std::invalid_argument("runtime::builder::thread_stack_size: " + std::to_string(bytes) +
                                     " bytes is too small; the minimum is 65536");
       options_.stack_size = bytes;
+      return *this;
+    }
+    // The blocking pool (spawn_blocking): at most this many threads (default 512);
+    // beyond that, work queues.
+    builder& max_blocking_threads(std::size_t n) {
+      if (n == 0)
+        throw std::invalid_argument("runtime::builder::max_blocking_threads: the blocking pool needs at least 1 thread, got 0");
+      options_.max_blocking_threads = n;
+      return *this;
+    }
+    // A blocking-pool thread idle this long exits (default 10 s).
+    builder& thread_keep_alive(std::chrono::nanoseconds idle) {
+      if (idle <= std::chrono::nanoseconds::zero())
+        throw std::invalid_argument("runtime::builder::thread_keep_alive: the keep-alive must be positive");
+      options_.blocking_keep_alive = idle;
       return *this;
     }
     builder& on_thread_start(std::function<void(std::size_t)> hook) {
@@ -120,6 +136,12 @@ class runtime {
   template <class T>
   join_handle<T> spawn(task<T> body) {
     return detail::spawn_on(require_core("spawn"), std::move(body));
+  }
+
+  // Runs `f` on this runtime's blocking pool, from any thread (see spawn_blocking.hpp).
+  template <class F>
+  auto spawn_blocking(F f) {
+    return detail::spawn_blocking_on(detail::blocking_pool_of(require_core("spawn_blocking")), std::move(f));
   }
 
   handle get_handle() const { return handle(core_); }

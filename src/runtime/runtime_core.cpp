@@ -15,6 +15,7 @@
 
 #include <pthread.h>
 
+#include "tandem/detail/runtime/blocking_pool.hpp"
 #include "tandem/detail/sched/asymmetric_fence.hpp"
 #include "tandem/detail/sched/bounded_run_queue.hpp"
 #include "tandem/detail/sched/thread_count.hpp"
@@ -120,6 +121,7 @@ class runtime_core final : public task_scheduler, public std::enable_shared_from
   void wait_for_root(blocking_waiter& waiter);
   bool shutdown(std::chrono::nanoseconds timeout) noexcept;
   std::size_t workers() const noexcept { return workers_.size(); }
+  blocking_pool& blocking() noexcept { return *blocking_; }
 
  private:
   struct worker {
@@ -163,6 +165,7 @@ class runtime_core final : public task_scheduler, public std::enable_shared_from
 
   runtime_options options_;
   std::vector<std::unique_ptr<worker>> workers_;
+  std::shared_ptr<blocking_pool> blocking_;
   injection_list injection_;
   std::array<owned_shard, owned_shard_count> owned_;
   std::atomic<std::uint64_t> idle_{0};
@@ -186,7 +189,10 @@ thread_local worker_identity current_identity;
 
 }  // namespace
 
-runtime_core::runtime_core(runtime_options options) : options_(std::move(options)) {
+runtime_core::runtime_core(runtime_options options)
+    : options_(std::move(options)),
+      blocking_(std::make_shared<blocking_pool>(options_.max_blocking_threads, options_.blocking_keep_alive,
+                                                options_.thread_name_prefix + "-blocking")) {
   std::size_t count = options_.current_thread ? 1 : options_.worker_threads;
   if (count == 0) count = thread_count_from_environment("TANDEM_WORKER_THREADS");
   workers_.reserve(count);
@@ -564,6 +570,11 @@ bool runtime_core::shutdown(std::chrono::nanoseconds timeout) noexcept {
   current_identity = {};
   drain_everything();
   current_identity = saved;
+  // Blocking work still running or queued finishes (its awaiters were cancelled above,
+  // so its results go nowhere). A job that outlives the timeout keeps its pool alive
+  // through the pool's own shared pointer; it never touches the core (every task is
+  // complete, so its wake does nothing).
+  blocking_->shutdown(timeout);
   return true;
 }
 
@@ -577,6 +588,10 @@ std::shared_ptr<runtime_core> make_runtime_core(runtime_options options) {
 
 std::size_t worker_count(const runtime_core& core) noexcept {
   return core.workers();
+}
+
+blocking_pool& blocking_pool_of(runtime_core& core) noexcept {
+  return core.blocking();
 }
 
 runtime_core* current_runtime_core() noexcept {

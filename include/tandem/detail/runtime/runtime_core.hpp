@@ -21,7 +21,12 @@ struct runtime_options {
   std::size_t stack_size = 2u << 20;
   std::function<void(std::size_t)> on_thread_start;
   std::function<void(std::size_t)> on_thread_stop;
+  std::size_t max_blocking_threads = 512;
+  std::chrono::nanoseconds blocking_keep_alive = std::chrono::seconds(10);
 };
+
+class blocking_pool;
+blocking_pool& blocking_pool_of(runtime_core& core) noexcept;
 
 std::shared_ptr<runtime_core> make_runtime_core(runtime_options options);
 std::size_t worker_count(const runtime_core& core) noexcept;
