@@ -20,7 +20,8 @@ namespace {
 tandem::task<std::uint64_t> batch(std::uint64_t n) {
   std::vector<tandem::result_handle<std::uint64_t>> handles;
   handles.reserve(n);
-  for (std::uint64_t i = 0; i < n; ++i) handles.push_back(tandem::spawn_blocking([i] { return small_work(i); }));
+  for (std::uint64_t i = 0; i < n; ++i)
+    handles.push_back(tandem::spawn_blocking([i] { return small_work(i); }));
   std::uint64_t sum = 0;
   for (auto& h : handles) sum += co_await h;
   co_return sum;

@@ -1,16 +1,16 @@
 // result_handle.hpp: a result delivered by another thread.
-#include <tandem/result_handle.hpp>
-#include <tandem/runtime.hpp>
-#include <tandem/spawn_blocking.hpp>
-
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
+
+#include <gtest/gtest.h>
+
+#include <tandem/result_handle.hpp>
+#include <tandem/runtime.hpp>
+#include <tandem/spawn_blocking.hpp>
 
 #include "support/waiting.hpp"
 
@@ -34,10 +34,12 @@ TEST(ResultHandle, DroppedHandleLetsTheWorkFinish) {
   auto ran = std::make_shared<std::atomic<bool>>(false);
   {
     auto rt = tandem::runtime::builder().worker_threads(1).build();
-    { auto dropped = rt.spawn_blocking([ran] {
+    {
+      auto dropped = rt.spawn_blocking([ran] {
         std::this_thread::sleep_for(5ms);
         ran->store(true);
-      }); }
+      });
+    }
     EXPECT_TRUE(test_support::wait_for([&] { return ran->load(); }));
   }
   EXPECT_TRUE(ran->load());

@@ -1,15 +1,15 @@
 // spawn_blocking.hpp: blocking work off the async workers.
-#include <tandem/runtime.hpp>
-#include <tandem/spawn_blocking.hpp>
-
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include <tandem/runtime.hpp>
+#include <tandem/spawn_blocking.hpp>
 
 #include "support/runtimes.hpp"
 #include "support/waiting.hpp"
@@ -47,7 +47,9 @@ task<bool> exception_comes_back() {
   co_return false;
 }
 
-TEST_P(SpawnBlocking, ExceptionsComeBack) { EXPECT_TRUE(rt.block_on(exception_comes_back())); }
+TEST_P(SpawnBlocking, ExceptionsComeBack) {
+  EXPECT_TRUE(rt.block_on(exception_comes_back()));
+}
 
 task<int> worker_keeps_running(std::shared_ptr<std::atomic<bool>> release) {
   // The blocking call waits for a flag that another task on this runtime sets: with
@@ -85,7 +87,9 @@ task<bool> awaited_twice() {
   co_return false;
 }
 
-TEST_P(SpawnBlocking, AwaitingTwiceIsAClearError) { EXPECT_TRUE(rt.block_on(awaited_twice())); }
+TEST_P(SpawnBlocking, AwaitingTwiceIsAClearError) {
+  EXPECT_TRUE(rt.block_on(awaited_twice()));
+}
 
 INSTANTIATE_TEST_SUITE_P(AllFlavors, SpawnBlocking, test_support::all_flavors(), test_support::flavor_name);
 

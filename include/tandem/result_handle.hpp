@@ -31,7 +31,10 @@ namespace detail {
 // A value or an exception, carried from another thread over a oneshot.
 template <class R>
 struct outcome_of {
-  using stored = std::conditional_t<std::is_void_v<R>, bool, std::conditional_t<std::is_reference_v<R>, std::remove_reference_t<R>*, R>>;
+  using stored =
+      std::conditional_t<std::is_void_v<R>,
+                         bool,
+                         std::conditional_t<std::is_reference_v<R>, std::remove_reference_t<R>*, R>>;
   std::optional<stored> value;
   std::exception_ptr error;
 

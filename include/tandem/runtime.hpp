@@ -66,7 +66,8 @@ class runtime {
     // beyond that, work queues.
     builder& max_blocking_threads(std::size_t n) {
       if (n == 0)
-        throw std::invalid_argument("runtime::builder::max_blocking_threads: the blocking pool needs at least 1 thread, got 0");
+        throw std::invalid_argument(
+            "runtime::builder::max_blocking_threads: the blocking pool needs at least 1 thread, got 0");
       options_.max_blocking_threads = n;
       return *this;
     }

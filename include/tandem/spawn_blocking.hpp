@@ -59,8 +59,8 @@ auto spawn_blocking_on(blocking_pool& pool, F f) {
 // Runs `f` on the blocking pool of the runtime the caller runs in.
 template <class F>
 auto spawn_blocking(F f) {
-  return detail::spawn_blocking_on(detail::blocking_pool_of(detail::require_current_runtime("spawn_blocking")),
-                                   std::move(f));
+  return detail::spawn_blocking_on(
+      detail::blocking_pool_of(detail::require_current_runtime("spawn_blocking")), std::move(f));
 }
 
 }  // namespace tandem

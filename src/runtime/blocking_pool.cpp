@@ -8,20 +8,22 @@
 
 namespace tandem::detail {
 
-blocking_pool::blocking_pool(std::size_t max_threads, std::chrono::nanoseconds keep_alive, std::string name_prefix)
+blocking_pool::blocking_pool(std::size_t max_threads,
+                             std::chrono::nanoseconds keep_alive,
+                             std::string name_prefix)
     : max_threads_(max_threads), keep_alive_(keep_alive), name_prefix_(std::move(name_prefix)) {}
 
 bool blocking_pool::submit(std::unique_ptr<blocking_job>& job) {
   std::unique_lock lock(mutex_);
   if (stopping_) return false;
   queue_.push_back(std::move(job));
-  // Enough idle threads for everything queued: wake one. Otherwise start one, if allowed;
-  // at the cap the job waits for a thread to come free.
-  if (idle_ >= queue_.size()) {
-    work_available_.notify_one();
+  if (idle_ > 0) {
+    // One idle thread is woken at a time; it wakes the next if work is left over. A
+    // burst of submissions then costs one wake, not one per job (tokio#2528's storm).
+    wake_one_idle();
     return true;
   }
-  if (threads_ >= max_threads_) return true;
+  if (threads_ >= max_threads_) return true;  // at the cap: the job waits its turn
   try {
     start_thread();
   } catch (...) {
@@ -31,6 +33,13 @@ bool blocking_pool::submit(std::unique_ptr<blocking_job>& job) {
     throw;
   }
   return true;
+}
+
+// Called with the lock held.
+void blocking_pool::wake_one_idle() noexcept {
+  if (waking_ || idle_ == 0) return;
+  waking_ = true;
+  work_available_.notify_one();
 }
 
 // Called with the lock held.
@@ -52,6 +61,7 @@ void blocking_pool::thread_main() noexcept {
     if (!queue_.empty()) {
       std::unique_ptr<blocking_job> job = std::move(queue_.front());
       queue_.pop_front();
+      if (!queue_.empty()) wake_one_idle();  // more to do: pass the wake on
       lock.unlock();
       job->run();
       job.reset();
@@ -60,9 +70,16 @@ void blocking_pool::thread_main() noexcept {
     }
     if (stopping_) break;
     ++idle_;
-    const bool woken = work_available_.wait_for(lock, keep_alive_, [this] { return !queue_.empty() || stopping_; });
+    const auto deadline = std::chrono::steady_clock::now() + keep_alive_;
+    bool timed_out = false;
+    while (queue_.empty() && !stopping_ && !timed_out) {
+      timed_out = work_available_.wait_until(lock, deadline) == std::cv_status::timeout;
+      // Any thread getting up spends the pending wake, even one that finds the queue
+      // already emptied by a busy thread: the next submission must wake again.
+      waking_ = false;
+    }
     --idle_;
-    if (!woken) break;  // idle for keep_alive: leave
+    if (queue_.empty() && !stopping_) break;  // idle for keep_alive: leave
   }
   --threads_;
   thread_exited_.notify_all();

@@ -191,7 +191,8 @@ thread_local worker_identity current_identity;
 
 runtime_core::runtime_core(runtime_options options)
     : options_(std::move(options)),
-      blocking_(std::make_shared<blocking_pool>(options_.max_blocking_threads, options_.blocking_keep_alive,
+      blocking_(std::make_shared<blocking_pool>(options_.max_blocking_threads,
+                                                options_.blocking_keep_alive,
                                                 options_.thread_name_prefix + "-blocking")) {
   std::size_t count = options_.current_thread ? 1 : options_.worker_threads;
   if (count == 0) count = thread_count_from_environment("TANDEM_WORKER_THREADS");

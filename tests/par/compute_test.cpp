@@ -1,11 +1,4 @@
 // par/compute.hpp: the bridge from async code to the par engine.
-#include <tandem/par/compute.hpp>
-#include <tandem/par/iter.hpp>
-#include <tandem/par/join.hpp>
-#include <tandem/runtime.hpp>
-
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -13,6 +6,13 @@
 #include <stdexcept>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include <tandem/par/compute.hpp>
+#include <tandem/par/iter.hpp>
+#include <tandem/par/join.hpp>
+#include <tandem/runtime.hpp>
 
 #include "support/runtimes.hpp"
 
@@ -58,7 +58,9 @@ task<bool> exception_comes_back() {
   co_return false;
 }
 
-TEST_P(Compute, ExceptionsComeBack) { EXPECT_TRUE(rt.block_on(exception_comes_back())); }
+TEST_P(Compute, ExceptionsComeBack) {
+  EXPECT_TRUE(rt.block_on(exception_comes_back()));
+}
 
 task<int> does_not_block_the_worker(std::shared_ptr<std::atomic<bool>> release) {
   // The parallel work waits for a flag that another task of this runtime sets; on a

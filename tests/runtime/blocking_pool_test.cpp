@@ -1,13 +1,13 @@
 // detail/runtime/blocking_pool.hpp: growth on demand, the cap, keep-alive, shutdown.
-#include <tandem/detail/runtime/blocking_pool.hpp>
-
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <thread>
+
+#include <gtest/gtest.h>
+
+#include <tandem/detail/runtime/blocking_pool.hpp>
 
 #include "support/waiting.hpp"
 
@@ -68,10 +68,11 @@ TEST(BlockingPool, IdleThreadsAreReusedThenLeaveAfterTheKeepAlive) {
 TEST(BlockingPool, ShutdownRunsQueuedWorkAndRefusesNewWork) {
   auto pool = std::make_shared<detail::blocking_pool>(1, 10s, "shutdown");
   std::atomic<int> done{0};
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(submit(*pool, [&] {
-    std::this_thread::sleep_for(1ms);
-    done.fetch_add(1);
-  }));
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(submit(*pool, [&] {
+      std::this_thread::sleep_for(1ms);
+      done.fetch_add(1);
+    }));
   EXPECT_TRUE(pool->shutdown(std::chrono::nanoseconds::max()));
   EXPECT_EQ(done.load(), 20) << "queued work was lost";
   EXPECT_FALSE(submit(*pool, [] {}));

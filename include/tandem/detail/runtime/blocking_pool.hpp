@@ -1,12 +1,12 @@
 // blocking_pool: threads for work that blocks (tokio's blocking pool), one per runtime.
 //
 // Jobs wait in a FIFO under one mutex that is held only to push or pop (never while a
-// job runs). A submission wakes an idle thread when there are at least as many idle
-// threads as queued jobs, and otherwise starts a new thread, up to `max_threads`;
-// beyond that the work queues. A thread idle for `keep_alive` exits. Shutdown stops
-// new submissions, lets the threads run everything queued, and waits for them (up to a
-// timeout; threads still busy then are left to finish on their own, keeping the pool
-// alive through a shared pointer).
+// job runs). A submission wakes an idle thread if there is one, and otherwise starts a
+// new thread, up to `max_threads`; beyond that the work queues. Only one idle thread is
+// being woken at a time: it passes the wake on when it leaves work queued, so a burst of
+// submissions costs one futex wake instead of one per job. A thread idle for `keep_alive` exits. Shutdown
+// stops new submissions, lets the threads run everything queued, and waits for them (up to a timeout; threads
+// still busy then are left to finish on their own, keeping the pool alive through a shared pointer).
 //
 // Thread safety: every member may be called from any thread.
 #pragma once
@@ -47,6 +47,7 @@ class blocking_pool : public std::enable_shared_from_this<blocking_pool> {
  private:
   void thread_main() noexcept;
   void start_thread();
+  void wake_one_idle() noexcept;
 
   const std::size_t max_threads_;
   const std::chrono::nanoseconds keep_alive_;
@@ -59,6 +60,7 @@ class blocking_pool : public std::enable_shared_from_this<blocking_pool> {
   std::size_t threads_ = 0;
   std::size_t idle_ = 0;
   std::size_t started_ = 0;  // for thread names
+  bool waking_ = false;      // an idle thread was notified and has not got up yet
   bool stopping_ = false;
 };
 
