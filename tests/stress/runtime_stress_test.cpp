@@ -7,7 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <tandem/combine.hpp>
+#include <tandem/par/compute.hpp>
+#include <tandem/par/iter.hpp>
 #include <tandem/runtime.hpp>
+#include <tandem/spawn_blocking.hpp>
 #include <tandem/sync/oneshot.hpp>
 #include <tandem/task_group.hpp>
 
@@ -165,6 +168,27 @@ TEST(RuntimeStress, OneshotSendRacesWithReceiverAndSenderDrop) {
   }
   EXPECT_GT(delivered, 0);
   EXPECT_GT(closed, 0);
+}
+
+task<long> blocking_and_parallel(long id) {
+  long total = co_await tandem::spawn_blocking([id] { return id; });
+  total += co_await tandem::par::compute(
+      [id] { return tandem::par::range(0L, 100L).map([id](long x) { return x + id; }).sum(); });
+  co_return total;
+}
+
+TEST(RuntimeStress, SpawnBlockingAndComputeFromManyTasks) {
+  auto rt = tandem::runtime::builder().worker_threads(4).max_blocking_threads(8).build();
+  auto all = []() -> task<long> {
+    std::vector<join_handle<long>> handles;
+    for (long id = 0; id < 2'000; ++id) handles.push_back(tandem::spawn(blocking_and_parallel(id)));
+    long sum = 0;
+    for (auto& h : handles) sum += co_await h;
+    co_return sum;
+  };
+  long want = 0;
+  for (long id = 0; id < 2'000; ++id) want += id + 4'950 + 100 * id;
+  EXPECT_EQ(rt.block_on(all()), want);
 }
 
 }  // namespace
