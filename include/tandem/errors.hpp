@@ -20,4 +20,11 @@ class channel_closed : public std::runtime_error {
   explicit channel_closed(const std::string& what) : std::runtime_error(what) {}
 };
 
+// Thrown by timeout / timeout_at when the deadline came before the operation finished
+// (the operation has been cancelled).
+class timed_out : public std::runtime_error {
+ public:
+  timed_out() : std::runtime_error("tandem::timeout: the deadline passed before the operation finished") {}
+};
+
 }  // namespace tandem

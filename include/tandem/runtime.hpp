@@ -78,6 +78,12 @@ class runtime {
       options_.blocking_keep_alive = idle;
       return *this;
     }
+    // A clock that stands still until time::advance moves it, or every worker is idle
+    // and it jumps to the next timer (see time/clock.hpp). For tests.
+    builder& start_paused(bool paused) {
+      options_.start_paused = paused;
+      return *this;
+    }
     builder& on_thread_start(std::function<void(std::size_t)> hook) {
       options_.on_thread_start = std::move(hook);
       return *this;

@@ -12,3 +12,7 @@
 #include "tandem/sync/oneshot.hpp"
 #include "tandem/task.hpp"
 #include "tandem/task_group.hpp"
+#include "tandem/time/clock.hpp"
+#include "tandem/time/interval.hpp"
+#include "tandem/time/sleep.hpp"
+#include "tandem/time/timeout.hpp"

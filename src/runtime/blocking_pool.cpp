@@ -116,4 +116,9 @@ std::size_t blocking_pool::idle_count() const {
   return idle_;
 }
 
+bool blocking_pool::quiet() const {
+  std::lock_guard guard(mutex_);
+  return queue_.empty() && idle_ == threads_;
+}
+
 }  // namespace tandem::detail

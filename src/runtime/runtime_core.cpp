@@ -13,7 +13,11 @@
 #include <utility>
 #include <vector>
 
+#include <linux/futex.h>
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "tandem/detail/runtime/blocking_pool.hpp"
 #include "tandem/detail/sched/asymmetric_fence.hpp"
@@ -29,6 +33,33 @@ constexpr unsigned lifo_poll_limit = 3;
 // Every this many polls a worker looks at the injection queue first (fairness).
 constexpr unsigned injection_check_interval = 61;
 constexpr std::size_t owned_shard_count = 64;
+// A worker that is the last one awake on a paused clock while blocking work is in
+// flight looks again this often (real time) for the moment it may jump the clock.
+constexpr auto paused_clock_retry = std::chrono::milliseconds(1);
+
+// Parking uses the futex directly: std::atomic::wait has no timeout.
+static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
+
+// Sleeps while `word` holds `expected`, until woken or `deadline` (CLOCK_MONOTONIC,
+// absolute; null: none). Spurious returns are fine: callers loop.
+void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected, const timespec* deadline) noexcept {
+  // Safety: std::atomic<uint32_t> is a lock-free 32-bit word with the layout of a
+  // uint32_t (asserted above), which is what the kernel compares.
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected,
+          deadline, nullptr, FUTEX_BITSET_MATCH_ANY);
+}
+
+void futex_wake_one(std::atomic<std::uint32_t>& word) noexcept {
+  // Safety: as in futex_wait.
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, nullptr, nullptr,
+          0);
+}
+
+// steady_clock is CLOCK_MONOTONIC on Linux, the futex's clock.
+timespec to_timespec(std::chrono::steady_clock::time_point t) noexcept {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
 
 // A spin lock for the owned-task shards: held for a few pointer writes.
 class spin_lock {
@@ -122,6 +153,14 @@ class runtime_core final : public task_scheduler, public std::enable_shared_from
   bool shutdown(std::chrono::nanoseconds timeout) noexcept;
   std::size_t workers() const noexcept { return workers_.size(); }
   blocking_pool& blocking() noexcept { return *blocking_; }
+  const runtime_clock& clock() const noexcept { return clock_; }
+  worker_timers& current_timers() noexcept;
+  std::size_t pending_timers() noexcept {
+    std::size_t total = 0;
+    for (auto& w : workers_) total += w->timers.pending();
+    return total;
+  }
+  void advance_paused_clock(std::chrono::nanoseconds by);
 
  private:
   struct worker {
@@ -133,6 +172,7 @@ class runtime_core final : public task_scheduler, public std::enable_shared_from
     unsigned tick = 0;
     bool searching = false;
     std::uint64_t random = 0;
+    worker_timers timers;
     // 1 while parked; the unparker stores 0 and notifies.
     alignas(64) std::atomic<std::uint32_t> parked{0};
     pthread_t thread{};
@@ -146,6 +186,12 @@ class runtime_core final : public task_scheduler, public std::enable_shared_from
 
   void worker_main(worker& w);
   bool run_worker_once(worker& w);
+  void idle(worker& w);
+  std::size_t fire_due_timers(worker& w) noexcept;
+  void fire_own_timers_if_due(worker& w) noexcept;
+  bool any_timer_filed() const noexcept;
+  void jump_clock_to_next_timer() noexcept;
+  bool unpark_self(worker& w) noexcept;
   task_header* next_task(worker& w);
   task_header* steal_work(worker& w);
   // True when the task (or the one it displaced from the LIFO slot) went where other
@@ -157,6 +203,7 @@ class runtime_core final : public task_scheduler, public std::enable_shared_from
   void notify_one() noexcept;
   void notify_all() noexcept;
   void park(worker& w);
+  void sleep_until_unparked(worker& w, std::chrono::steady_clock::time_point deadline, bool timed) noexcept;
   bool any_work_visible() const noexcept;
   void drain_everything() noexcept;
   bool drain_queues() noexcept;
@@ -164,6 +211,7 @@ class runtime_core final : public task_scheduler, public std::enable_shared_from
   void inject(task_header* first, task_header* last, std::size_t count) noexcept;
 
   runtime_options options_;
+  runtime_clock clock_;
   std::vector<std::unique_ptr<worker>> workers_;
   std::shared_ptr<blocking_pool> blocking_;
   injection_list injection_;
@@ -191,6 +239,7 @@ thread_local worker_identity current_identity;
 
 runtime_core::runtime_core(runtime_options options)
     : options_(std::move(options)),
+      clock_(options_.start_paused),
       blocking_(std::make_shared<blocking_pool>(options_.max_blocking_threads,
                                                 options_.blocking_keep_alive,
                                                 options_.thread_name_prefix + "-blocking")) {
@@ -248,7 +297,7 @@ void runtime_core::worker_main(worker& w) {
   pthread_setname_np(pthread_self(), name.c_str());
   if (options_.on_thread_start) options_.on_thread_start(w.index);
   while (!stopping_.load(std::memory_order_acquire)) {
-    if (!run_worker_once(w)) park(w);
+    if (!run_worker_once(w)) idle(w);
   }
   if (options_.on_thread_stop) options_.on_thread_stop(w.index);
   current_identity = {};
@@ -272,6 +321,7 @@ bool runtime_core::run_worker_once(worker& w) {
 task_header* runtime_core::next_task(worker& w) {
   ++w.tick;
   if (w.tick % injection_check_interval == 0) {
+    fire_own_timers_if_due(w);
     if (task_header* task = injection_.pop(nullptr, 0)) return task;
   }
   if (w.lifo != nullptr) {
@@ -378,14 +428,15 @@ void runtime_core::notify_one() noexcept {
     if (sleepers_.empty()) return;
     chosen = sleepers_.back();
     sleepers_.pop_back();
-    // The woken worker comes back searching.
+    // The woken worker comes back searching. Set under the lock: a worker whose timed
+    // park ends finds out under it whether it was chosen (unpark_self).
     idle_.fetch_add(one_unparked + 1, std::memory_order_acq_rel);
+    chosen->searching = true;
   }
-  chosen->searching = true;
   // Release: its `searching` flag (written above, read by it after waking) and the
   // work we pushed are visible to it.
   chosen->parked.store(0, std::memory_order_release);
-  chosen->parked.notify_one();
+  futex_wake_one(chosen->parked);
 }
 
 void runtime_core::notify_all() noexcept {
@@ -397,7 +448,7 @@ void runtime_core::notify_all() noexcept {
   }
   for (worker* w : woken) {
     w->parked.store(0, std::memory_order_release);
-    w->parked.notify_one();
+    futex_wake_one(w->parked);
   }
 }
 
@@ -409,29 +460,130 @@ bool runtime_core::any_work_visible() const noexcept {
   return false;
 }
 
+// Nothing to run: fire due timers (the worker's own, and any other worker's that is
+// overdue, for a worker stuck in a long poll), else sleep until the next own timer.
+void runtime_core::idle(worker& w) {
+  if (fire_due_timers(w) == 0) park(w);
+}
+
+std::size_t runtime_core::fire_due_timers(worker& w) noexcept {
+  std::uint64_t now = worker_timers::no_timer;
+  std::size_t fired = 0;
+  for (auto& other : workers_) {
+    const std::uint64_t due = other->timers.next_due();
+    if (due == worker_timers::no_timer) continue;
+    if (now == worker_timers::no_timer) now = clock_.now_tick();
+    if (due > now) continue;
+    fired += other.get() == &w ? w.timers.fire_due(now) : other->timers.try_fire_due(now);
+  }
+  return fired;
+}
+
+void runtime_core::fire_own_timers_if_due(worker& w) noexcept {
+  const std::uint64_t due = w.timers.next_due();
+  if (due == worker_timers::no_timer) return;
+  const std::uint64_t now = clock_.now_tick();
+  if (due <= now) w.timers.fire_due(now);
+}
+
+bool runtime_core::any_timer_filed() const noexcept {
+  for (const auto& w : workers_) {
+    if (w->timers.next_due() != worker_timers::no_timer) return true;
+  }
+  return false;
+}
+
+void runtime_core::jump_clock_to_next_timer() noexcept {
+  std::uint64_t next = worker_timers::no_timer;
+  for (const auto& w : workers_) next = std::min(next, w->timers.next_due());
+  if (next == worker_timers::no_timer) return;
+  clock_.advance_to(clock_.start_of_tick(next));
+  const std::uint64_t now = clock_.now_tick();
+  for (auto& w : workers_) w->timers.fire_due(now);
+}
+
+void runtime_core::advance_paused_clock(std::chrono::nanoseconds by) {
+  if (!clock_.paused())
+    throw std::logic_error(
+        "tandem::time::advance: the runtime's clock is not paused (build it with builder::start_paused(true))");
+  if (by < std::chrono::nanoseconds::zero())
+    throw std::invalid_argument("tandem::time::advance: the clock cannot go back (negative duration)");
+  clock_.advance_by(by);
+  const std::uint64_t now = clock_.now_tick();
+  for (auto& w : workers_) w->timers.fire_due(now);
+}
+
+worker_timers& runtime_core::current_timers() noexcept {
+  const worker_identity& me = current_identity;
+  // Only a poll of one of this runtime's tasks files timers, and polls run on its
+  // workers (or current_thread's block_on caller, which is its worker): the fallback
+  // only keeps the function total.
+  return me.core == this ? static_cast<worker*>(me.worker)->timers : workers_.front()->timers;
+}
+
+// Takes the caller back off the sleeper list; false when a notifier got there first
+// (it has popped the caller and is about to clear `parked`).
+bool runtime_core::unpark_self(worker& w) noexcept {
+  std::lock_guard guard(sleepers_mutex_);
+  auto it = std::find(sleepers_.begin(), sleepers_.end(), &w);
+  if (it == sleepers_.end()) return false;
+  sleepers_.erase(it);
+  idle_.fetch_add(one_unparked, std::memory_order_acq_rel);
+  w.parked.store(0, std::memory_order_relaxed);
+  return true;
+}
+
 void runtime_core::park(worker& w) {
   w.parked.store(1, std::memory_order_relaxed);
+  bool last_awake = false;
   {
     std::lock_guard guard(sleepers_mutex_);
     const bool was_searching = std::exchange(w.searching, false);
     sleepers_.push_back(&w);
-    idle_.fetch_sub(one_unparked + (was_searching ? 1 : 0), std::memory_order_acq_rel);
+    const std::uint64_t before = idle_.fetch_sub(one_unparked + (was_searching ? 1 : 0), std::memory_order_acq_rel);
+    last_awake = unparked_of(before) == 1;
   }
   // Pairs with notify_one's light fence (Dekker): either the pusher sees us parked and
   // wakes someone, or the recheck below sees its work.
   heavy_fence();
   if (any_work_visible() || stopping_.load(std::memory_order_acquire)) {
-    std::lock_guard guard(sleepers_mutex_);
-    auto it = std::find(sleepers_.begin(), sleepers_.end(), &w);
-    if (it != sleepers_.end()) {
-      sleepers_.erase(it);
-      idle_.fetch_add(one_unparked, std::memory_order_acq_rel);
-      w.parked.store(0, std::memory_order_relaxed);
+    if (unpark_self(w)) return;
+  }
+  if (clock_.paused()) {
+    // A paused clock jumps to the next timer when nothing else can happen: every worker
+    // asleep (this one is the last awake) and no blocking work in flight that could
+    // still wake a task (tokio's auto-advance). While such work is in flight, the last
+    // one awake looks again every millisecond of real time. `quiet` is read once: a job
+    // ending between two reads must not leave us asleep with nobody to jump the clock.
+    const bool waiting_on_time = last_awake && any_timer_filed();
+    const bool quiet = waiting_on_time && blocking_->quiet();
+    if (waiting_on_time && quiet && unpark_self(w)) {
+      jump_clock_to_next_timer();
       return;
     }
+    sleep_until_unparked(w, std::chrono::steady_clock::now() + paused_clock_retry, waiting_on_time && !quiet);
+    return;
   }
+  const std::uint64_t due = w.timers.next_due();
+  sleep_until_unparked(w, clock_.start_of_tick(due == worker_timers::no_timer ? 0 : due),
+                       due != worker_timers::no_timer);
+}
+
+// Sleeps until a notifier clears `parked`, or until `deadline` when `timed` (then the
+// worker takes itself off the sleeper list; if a notifier already took it, it waits
+// for that notifier's store instead, so no wake is left over for the next park).
+void runtime_core::sleep_until_unparked(worker& w, std::chrono::steady_clock::time_point deadline,
+                                        bool timed) noexcept {
+  const timespec until = to_timespec(deadline);
   // Acquire: pairs with the unparker's release.
-  while (w.parked.load(std::memory_order_acquire) == 1) w.parked.wait(1, std::memory_order_acquire);
+  while (w.parked.load(std::memory_order_acquire) == 1) {
+    if (timed && std::chrono::steady_clock::now() >= deadline) {
+      if (unpark_self(w)) return;
+      timed = false;
+      continue;
+    }
+    futex_wait(w.parked, 1, timed ? &until : nullptr);
+  }
 }
 
 void runtime_core::keep(task_header* task) noexcept {
@@ -479,7 +631,7 @@ void runtime_core::wait_for_root(blocking_waiter& waiter) {
   worker& w = *workers_.front();
   current_identity = {this, &w};
   while (!waiter.done()) {
-    if (!run_worker_once(w)) park(w);
+    if (!run_worker_once(w)) idle(w);
   }
   current_identity = {};
 }
@@ -605,6 +757,22 @@ std::shared_ptr<runtime_core> share_core(runtime_core& core) {
 
 task_scheduler* scheduler_of(runtime_core& core) noexcept {
   return &core;
+}
+
+const runtime_clock& clock_of(const runtime_core& core) noexcept {
+  return core.clock();
+}
+
+worker_timers& current_worker_timers(runtime_core& core) noexcept {
+  return core.current_timers();
+}
+
+std::size_t pending_timer_count(runtime_core& core) noexcept {
+  return core.pending_timers();
+}
+
+void advance_paused_clock(runtime_core& core, std::chrono::nanoseconds by) {
+  core.advance_paused_clock(by);
 }
 
 void launch(runtime_core& core, task_header* task) noexcept {

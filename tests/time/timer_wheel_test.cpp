@@ -84,6 +84,35 @@ TEST(TimerWheel, TimersBeyondTheSpanWaitTheirTurn) {
   EXPECT_EQ(wheel.elapsed(), deadline);
 }
 
+// A deadline in the next turn of the top level's current slot (less than the span away,
+// but in the same top slot as "now") must not read as due now: that looped forever.
+TEST(TimerWheel, DeadlineInTheCurrentTopSlotsNextTurnWaits) {
+  for (const std::uint64_t start : {std::uint64_t{5}, timer_wheel::top_slot_span / 2, timer_wheel::top_slot_span - 1}) {
+    timer_wheel wheel(start);
+    timer far;
+    const std::uint64_t deadline = timer_wheel::max_span + 1;
+    ASSERT_TRUE(wheel.insert(far, deadline));
+    const auto next = wheel.next_expiry();
+    ASSERT_TRUE(next.has_value());
+    EXPECT_GT(*next, start + 10);
+    int fired = 0;
+    wheel.advance(start + 10, [&](timer_entry&) { ++fired; });
+    EXPECT_EQ(fired, 0);
+    std::uint64_t steps = 0;
+    while (!wheel.empty()) {
+      const auto at = wheel.next_expiry();
+      ASSERT_TRUE(at.has_value());
+      ASSERT_LE(*at, deadline);
+      wheel.advance(*at, [&](timer_entry& e) {
+        EXPECT_EQ(e.deadline, deadline);
+        ++fired;
+      });
+      ASSERT_LT(++steps, 100u) << "no progress";
+    }
+    EXPECT_EQ(fired, 1);
+  }
+}
+
 // Random inserts, cancels and advances, with a multimap as the reference.
 TEST(TimerWheel, MatchesAReferenceOnRandomOperations) {
   constexpr int count = 20'000;

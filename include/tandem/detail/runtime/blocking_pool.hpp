@@ -43,6 +43,8 @@ class blocking_pool : public std::enable_shared_from_this<blocking_pool> {
 
   std::size_t thread_count() const;
   std::size_t idle_count() const;
+  // Nothing queued and no job running (a paused clock may only jump then).
+  bool quiet() const;
 
  private:
   void thread_main() noexcept;

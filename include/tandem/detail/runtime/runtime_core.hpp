@@ -9,6 +9,8 @@
 #include <string>
 
 #include "tandem/detail/runtime/task_header.hpp"
+#include "tandem/detail/time/runtime_clock.hpp"
+#include "tandem/detail/time/worker_timers.hpp"
 
 namespace tandem::detail {
 
@@ -23,6 +25,7 @@ struct runtime_options {
   std::function<void(std::size_t)> on_thread_stop;
   std::size_t max_blocking_threads = 512;
   std::chrono::nanoseconds blocking_keep_alive = std::chrono::seconds(10);
+  bool start_paused = false;
 };
 
 class blocking_pool;
@@ -36,6 +39,16 @@ runtime_core* current_runtime_core() noexcept;
 std::shared_ptr<runtime_core> share_core(runtime_core& core);
 
 task_scheduler* scheduler_of(runtime_core& core) noexcept;
+
+// Time (src/time/README.md).
+const runtime_clock& clock_of(const runtime_core& core) noexcept;
+// The wheel of the worker the calling thread is (timers are filed there); called only
+// while polling one of `core`'s tasks.
+worker_timers& current_worker_timers(runtime_core& core) noexcept;
+// Timers filed on every worker's wheel and not yet fired or cancelled.
+std::size_t pending_timer_count(runtime_core& core) noexcept;
+// Paused clock only: moves it forward by `by` and fires every timer then due.
+void advance_paused_clock(runtime_core& core, std::chrono::nanoseconds by);
 // Schedules a new task (taking its queue reference); after shutdown it is cancelled
 // at once instead.
 void launch(runtime_core& core, task_header* task) noexcept;

@@ -2,8 +2,8 @@
 // caller's choosing, 1 ms for the runtime), the store behind sleep and timeout.
 //
 // Level L has 64 slots of 64^L ticks each, so it spans 64^(L+1) ticks; the six levels
-// span 2^36 ticks (about 2.2 years of milliseconds), and a timer further out waits in the
-// top level and is re-filed when its slot comes round. A timer goes to the lowest level
+// span 2^36 ticks (about 2.2 years of milliseconds), and a timer further out (from 2^36
+// - 2^30 ticks on) waits in the top level and is re-filed when its slot comes round. A timer goes to the lowest level
 // whose span, counted from the wheel's current tick, still tells its deadline apart
 // (the highest bit in which deadline and now differ picks the level), and within it to
 // the slot its deadline falls in. Each level keeps a 64-bit occupancy mask, so finding
@@ -43,6 +43,7 @@ class timer_wheel {
   static constexpr unsigned slot_count = 64;
   static constexpr unsigned bits_per_level = 6;
   static constexpr std::uint64_t max_span = std::uint64_t{1} << (bits_per_level * level_count);
+  static constexpr std::uint64_t top_slot_span = max_span / slot_count;
 
   explicit timer_wheel(std::uint64_t now = 0) noexcept : elapsed_(now) {}
   timer_wheel(const timer_wheel&) = delete;
@@ -124,9 +125,11 @@ class timer_wheel {
   void file(timer_entry& entry) noexcept {
     unsigned level = level_for(elapsed_, entry.deadline);
     unsigned slot = slot_for(entry.deadline, level);
-    if (entry.deadline - elapsed_ >= max_span) {
-      // Beyond the wheel's span: the top slot whose next turn comes last, to be re-filed
-      // from there (never the current slot, which would come due at once, again and again).
+    if (entry.deadline - elapsed_ >= max_span - top_slot_span) {
+      // Beyond what the top level tells apart from its current slot (a deadline there may
+      // fall in the current slot's next turn, which would read as due now, again and
+      // again): the slot before the current one, whose next turn comes last and starts
+      // no later than any such deadline; re-filed from there.
       level = level_count - 1;
       slot = (slot_for(elapsed_, level) + slot_count - 1) & (slot_count - 1);
     }
