@@ -32,6 +32,30 @@ TEST_P(Runtime, BlockOnReturnsTheValue) {
   EXPECT_EQ(rt.block_on(answer()), 42);
 }
 
+TEST_P(Runtime, BlockOnFromManyThreadsAtOnce) {
+  // current_thread: one caller drives the worker at a time, the others' roots run on it.
+  auto rt = test_support::make_runtime(GetParam());
+  auto handle = rt.get_handle();
+  std::atomic<int> total{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        total += t % 2 == 0 ? rt.block_on([]() -> task<int> {
+          co_await tandem::yield_now();
+          co_return 1;
+        }())
+                            : handle.block_on([]() -> task<int> {
+                                co_await tandem::yield_now();
+                                co_return 1;
+                              }());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(total.load(), 800);
+}
+
 struct sentinel {
   std::shared_ptr<std::atomic<int>> destroyed;
   explicit sentinel(std::shared_ptr<std::atomic<int>> counter) : destroyed(std::move(counter)) {}

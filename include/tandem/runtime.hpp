@@ -33,6 +33,19 @@
 
 namespace tandem {
 
+namespace detail {
+
+template <class T>
+T block_on_core(runtime_core& core, task<T> body) {
+  check_block_on_allowed();
+  blocking_waiter waiter;
+  join_handle<T> result = spawn_on(core, std::move(body), &waiter);
+  wait_for_root(core, waiter);
+  return result.take();
+}
+
+}  // namespace detail
+
 class runtime {
  public:
   enum class flavor { multi_thread, current_thread };
@@ -109,6 +122,13 @@ class runtime {
     join_handle<T> spawn(task<T> body) const {
       return detail::spawn_on(*core_, std::move(body));
     }
+    // As runtime::block_on, from any thread that is not one of a runtime's own (a par
+    // worker, a plain thread): runs `body` to completion on the runtime and returns its
+    // value or rethrows.
+    template <class T>
+    T block_on(task<T> body) const {
+      return detail::block_on_core(*core_, std::move(body));
+    }
 
    private:
     friend class runtime;
@@ -132,12 +152,7 @@ class runtime {
 
   template <class T>
   T block_on(task<T> body) {
-    detail::check_block_on_allowed();
-    detail::runtime_core& core = require_core("block_on");
-    detail::blocking_waiter waiter;
-    join_handle<T> result = detail::spawn_on(core, std::move(body), &waiter);
-    detail::wait_for_root(core, waiter);
-    return result.take();
+    return detail::block_on_core(require_core("block_on"), std::move(body));
   }
 
   template <class T>

@@ -26,6 +26,11 @@
 
 namespace tandem {
 
+namespace detail {
+template <class T>
+T block_on_core(runtime_core& core, task<T> body);
+}  // namespace detail
+
 template <class T>
 class [[nodiscard]] join_handle {
  public:
@@ -66,6 +71,8 @@ class [[nodiscard]] join_handle {
   template <class U>
   friend join_handle<U> detail_make_join_handle(detail::spawned_task<U>*) noexcept;
   friend class runtime;
+  template <class U>
+  friend U detail::block_on_core(detail::runtime_core&, task<U>);
   template <class>
   friend class task_group;
 

@@ -225,6 +225,7 @@ class runtime_core final : public task_scheduler, public std::enable_shared_from
   std::condition_variable exit_cv_;
   bool shut_down_ = false;
   std::atomic<std::uint32_t> external_shard_{0};
+  std::mutex driver_mutex_;  // current_thread: held by the block_on caller driving the worker
 };
 
 namespace {
@@ -628,6 +629,9 @@ void runtime_core::wait_for_root(blocking_waiter& waiter) {
     waiter.wait();
     return;
   }
+  // One thread at a time drives the current_thread worker (its queue has one owner);
+  // another block_on caller waits its turn, its root running meanwhile on the driver.
+  std::lock_guard driving(driver_mutex_);
   worker& w = *workers_.front();
   current_identity = {this, &w};
   while (!waiter.done()) {

@@ -89,6 +89,11 @@ TEST(ComputeFromPar, ParCodeRunsAsyncWorkWithBlockOn) {
   auto answer = []() -> task<int> { co_return 42; };
   // From a par worker (not an async worker), block_on is allowed.
   EXPECT_EQ(pool.install([&] { return rt.block_on(answer()); }), 42);
+  // And through a runtime::handle, from every par worker at once.
+  auto handle = rt.get_handle();
+  std::atomic<int> total{0};
+  pool.broadcast([&] { total += handle.block_on(answer()); });
+  EXPECT_EQ(total.load(), 42 * 2);
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 // runs other tasks) and resumes on its runtime with f's value, or f's exception
 // rethrown. The work starts at once; dropping the handle lets it finish unobserved.
 // In the other direction, par code (a par worker or any plain thread) runs async work
-// with runtime::block_on or a runtime::handle.
+// with runtime::block_on or runtime::handle::block_on.
 //
 // Thread safety: `f` runs on a par worker, not on the caller's thread.
 #pragma once
