@@ -1,5 +1,6 @@
 // combine.hpp: join, try_join, select inside one task.
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -141,15 +142,20 @@ TEST_P(Combine, SelectRethrowsTheWinnersException) {
   EXPECT_TRUE(rt.block_on(select_rethrows_a_failing_winner()));
 }
 
-task<int> abort_target(std::shared_ptr<bool> dropped) {
+task<int> abort_target(std::shared_ptr<bool> dropped, std::shared_ptr<std::atomic<bool>> started) {
+  started->store(true);  // the branches are created in this same poll
   co_await tandem::join(forever(drop_flag(dropped)), forever(drop_flag(nullptr)));
   co_return 0;
 }
 
 task<bool> aborting_a_joining_task_destroys_its_branches() {
   auto dropped = std::make_shared<bool>(false);
-  auto h = tandem::spawn(abort_target(dropped));
-  for (int i = 0; i < 5; ++i) co_await tandem::yield_now();
+  auto started = std::make_shared<std::atomic<bool>>(false);
+  auto h = tandem::spawn(abort_target(dropped, started));
+  // Aborted before its first poll, the task would never create its branches: wait
+  // until it runs (on any worker), bounded in time.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!started->load() && std::chrono::steady_clock::now() < deadline) co_await tandem::yield_now();
   h.abort();
   try {
     co_await h;
