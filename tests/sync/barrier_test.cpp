@@ -20,8 +20,14 @@
 #include <tandem/time/timeout.hpp>
 
 #include "support/runtimes.hpp"
+#include "support/sync_waiting.hpp"
 
 namespace {
+
+using test_support::announced;
+using test_support::eventually;
+using test_support::settle;
+using test_support::bounded;
 
 using namespace std::chrono_literals;
 using tandem::task;
@@ -29,30 +35,6 @@ using tandem::task;
 class Barrier : public ::testing::TestWithParam<test_support::runtime_flavor> {
  protected:
   tandem::runtime rt = test_support::make_runtime(GetParam());
-};
-
-// Forwards to an awaitable and counts, in `*queued`, once the operation has either
-// completed or queued itself.
-template <class A>
-class announced {
- public:
-  announced(A inner, std::atomic<int>& queued) : inner_(std::move(inner)), queued_(&queued) {}
-  bool await_ready() {
-    if (!inner_.await_ready()) return false;
-    queued_->fetch_add(1);
-    return true;
-  }
-  bool await_suspend(std::coroutine_handle<> caller) {
-    std::atomic<int>* queued = queued_;  // not touching the frame once the operation is queued
-    const bool suspended = inner_.await_suspend(caller);
-    queued->fetch_add(1);
-    return suspended;
-  }
-  decltype(auto) await_resume() { return inner_.await_resume(); }
-
- private:
-  A inner_;
-  std::atomic<int>* queued_;
 };
 
 // What the tasks of one test share; owned jointly so a failing test that leaves tasks
@@ -65,30 +47,6 @@ struct scene {
   std::atomic<int> released{0};
   std::atomic<int> leaders{0};
 };
-
-// Polls pred every millisecond for at most `limit`: a broken primitive fails the test
-// instead of hanging it.
-template <class Pred>
-task<bool> eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) co_return pred();
-    co_await tandem::sleep(1ms);
-  }
-  co_return true;
-}
-
-// Gives a task that was wrongly woken the time to run and show it.
-task<> settle() {
-  for (int i = 0; i < 5; ++i) co_await tandem::yield_now();
-  co_await tandem::sleep(10ms);
-}
-
-// A task's outcome, waited for at most 5 s.
-template <class T>
-task<T> bounded(tandem::join_handle<T> handle) {
-  co_return co_await tandem::timeout(5s, std::move(handle));
-}
 
 // Arrives once and counts the release (and whether it led).
 task<> arrive(std::shared_ptr<scene> s) {

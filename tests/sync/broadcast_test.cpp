@@ -22,9 +22,13 @@
 #include <tandem/time/timeout.hpp>
 
 #include "support/runtimes.hpp"
+#include "support/sync_waiting.hpp"
 #include "support/waiting.hpp"
 
 namespace {
+
+using test_support::zero_to;
+using test_support::returns_within;
 
 using namespace std::chrono_literals;
 using tandem::task;
@@ -45,12 +49,6 @@ task<std::vector<T>> collect_until_closed(receiver<T> rx) {
   } catch (const tandem::channel_closed&) {
   }
   co_return got;
-}
-
-std::vector<int> zero_to(int n) {
-  std::vector<int> v;
-  for (int i = 0; i < n; ++i) v.push_back(i);
-  return v;
 }
 
 // Throws nothing and returns the exception's missed() when `op` throws lagged; -1 when
@@ -235,24 +233,6 @@ TEST(BroadcastSend, ReturnsTheReceiverCountAndThrowsWithNone) {
   EXPECT_EQ(fresh.try_recv(), std::nullopt);
   EXPECT_EQ(tx.send(6), 1u);
   EXPECT_EQ(fresh.try_recv(), 6);
-}
-
-// Runs `f` on a thread of its own; false if it has not returned within `limit` (the
-// thread is then left behind, so that a deadlock fails the test instead of hanging it;
-// `f` owns everything it touches).
-template <class F>
-bool returns_within(F f, std::chrono::milliseconds limit = 500ms) {
-  auto done = std::make_shared<std::atomic<bool>>(false);
-  std::thread t([f = std::move(f), done]() mutable {
-    f();
-    done->store(true);
-  });
-  if (!test_support::wait_for([&] { return done->load(); }, limit)) {
-    t.detach();
-    return false;
-  }
-  t.join();
-  return true;
 }
 
 // A value may own a sender of its own channel (a callback that can broadcast again):

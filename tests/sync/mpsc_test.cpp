@@ -21,9 +21,13 @@
 #include <tandem/time/timeout.hpp>
 
 #include "support/runtimes.hpp"
+#include "support/sync_waiting.hpp"
 #include "support/waiting.hpp"
 
 namespace {
+
+using test_support::zero_to;
+using test_support::returns_within;
 
 using namespace std::chrono_literals;
 using tandem::task;
@@ -315,19 +319,6 @@ TEST(MpscDroppedReceiver, UnboundedSendThrows) {
   EXPECT_THROW(tx.send(1), tandem::channel_closed);
 }
 
-// Runs `f` on a thread of its own; false if it has not returned within `limit` (the
-// thread is then left behind, so that a deadlock fails the test instead of hanging it;
-// `f` owns everything it touches).
-template <class F>
-bool returns_within(F f, std::chrono::milliseconds limit = 500ms) {
-  auto done = make_flag();
-  std::thread t([f = std::move(f), done]() mutable {
-    f();
-    done->store(true);
-  });
-  return join_within(t, done, limit);
-}
-
 // A message may own a sender of its own channel (a job that can queue a follow-up):
 // dropping such a message, which drops that sender, must work wherever it happens.
 using job = std::function<void()>;
@@ -423,12 +414,6 @@ task<std::vector<int>> receive_all(tandem::mpsc::receiver<int>& rx) {
   std::vector<int> got;
   while (auto v = co_await tandem::timeout(5s, rx.recv())) got.push_back(*v);
   co_return got;
-}
-
-std::vector<int> zero_to(int n) {
-  std::vector<int> v;
-  for (int i = 0; i < n; ++i) v.push_back(i);
-  return v;
 }
 
 TEST_P(Mpsc, BlockingSendFromAPlainThreadToATask) {

@@ -24,9 +24,16 @@
 #include <tandem/time/timeout.hpp>
 
 #include "support/runtimes.hpp"
+#include "support/sync_waiting.hpp"
 #include "support/waiting.hpp"
 
 namespace {
+
+using test_support::announced;
+using test_support::recorder;
+using test_support::eventually;
+using test_support::settle;
+using test_support::bounded;
 
 using namespace std::chrono_literals;
 using tandem::task;
@@ -40,47 +47,6 @@ class RwLock : public ::testing::TestWithParam<test_support::runtime_flavor> {
 static_assert(std::is_same_v<decltype(*std::declval<tandem::rwlock<int>::read_guard&>()), const int&>);
 static_assert(std::is_same_v<decltype(*std::declval<tandem::rwlock<int>::write_guard&>()), int&>);
 
-// Forwards to an awaitable and counts, in `*queued`, once the operation has either
-// completed or queued itself: from then on, later requests are behind it in line.
-template <class A>
-class announced {
- public:
-  announced(A inner, std::atomic<int>& queued) : inner_(std::move(inner)), queued_(&queued) {}
-  bool await_ready() {
-    if (!inner_.await_ready()) return false;
-    queued_->fetch_add(1);
-    return true;
-  }
-  bool await_suspend(std::coroutine_handle<> caller) {
-    std::atomic<int>* queued = queued_;  // not touching the frame once the operation is queued
-    const bool suspended = inner_.await_suspend(caller);
-    queued->fetch_add(1);
-    return suspended;
-  }
-  decltype(auto) await_resume() { return inner_.await_resume(); }
-
- private:
-  A inner_;
-  std::atomic<int>* queued_;
-};
-
-// Completion order, shared by tasks on any worker.
-class recorder {
- public:
-  void add(int value) {
-    std::lock_guard guard(mutex_);
-    values_.push_back(value);
-  }
-  std::vector<int> values() const {
-    std::lock_guard guard(mutex_);
-    return values_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<int> values_;
-};
-
 // What the tasks of one test share; owned jointly so a failing test that leaves tasks
 // behind cannot make them touch freed memory at runtime shutdown.
 struct scene {
@@ -91,30 +57,6 @@ struct scene {
   std::atomic<int> readers_inside{0};
   recorder order;
 };
-
-// Polls pred every millisecond for at most `limit`: a broken primitive fails the test
-// instead of hanging it.
-template <class Pred>
-task<bool> eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) co_return pred();
-    co_await tandem::sleep(1ms);
-  }
-  co_return true;
-}
-
-// Gives a task that was wrongly woken the time to run and show it.
-task<> settle() {
-  for (int i = 0; i < 5; ++i) co_await tandem::yield_now();
-  co_await tandem::sleep(10ms);
-}
-
-// A task's outcome, waited for at most 5 s.
-template <class T>
-task<T> bounded(tandem::join_handle<T> handle) {
-  co_return co_await tandem::timeout(5s, std::move(handle));
-}
 
 // Reads, records `id`, unlocks.
 task<> read_and_record(std::shared_ptr<scene> s, int id) {
