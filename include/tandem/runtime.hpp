@@ -37,7 +37,7 @@ namespace detail {
 
 template <class T>
 T block_on_core(runtime_core& core, task<T> body) {
-  check_block_on_allowed();
+  check_off_runtime_thread("block_on", "co_await the task instead");
   blocking_waiter waiter;
   join_handle<T> result = spawn_on(core, std::move(body), &waiter);
   wait_for_root(core, waiter);

@@ -191,6 +191,7 @@ class runtime_core final : public task_scheduler, public std::enable_shared_from
   void fire_own_timers_if_due(worker& w) noexcept;
   bool any_timer_filed() const noexcept;
   void jump_clock_to_next_timer() noexcept;
+  void fire_every_wheel() noexcept;
   bool unpark_self(worker& w) noexcept;
   task_header* next_task(worker& w);
   task_header* steal_work(worker& w);
@@ -499,6 +500,10 @@ void runtime_core::jump_clock_to_next_timer() noexcept {
   for (const auto& w : workers_) next = std::min(next, w->timers.next_due());
   if (next == worker_timers::no_timer) return;
   clock_.advance_to(clock_.start_of_tick(next));
+  fire_every_wheel();
+}
+
+void runtime_core::fire_every_wheel() noexcept {
   const std::uint64_t now = clock_.now_tick();
   for (auto& w : workers_) w->timers.fire_due(now);
 }
@@ -510,8 +515,7 @@ void runtime_core::advance_paused_clock(std::chrono::nanoseconds by) {
   if (by < std::chrono::nanoseconds::zero())
     throw std::invalid_argument("tandem::time::advance: the clock cannot go back (negative duration)");
   clock_.advance_by(by);
-  const std::uint64_t now = clock_.now_tick();
-  for (auto& w : workers_) w->timers.fire_due(now);
+  fire_every_wheel();
 }
 
 worker_timers& runtime_core::current_timers() noexcept {
@@ -783,11 +787,10 @@ void launch(runtime_core& core, task_header* task) noexcept {
   core.launch(task);
 }
 
-void check_block_on_allowed() {
+void check_off_runtime_thread(const char* what, const char* instead) {
   if (current_identity.core != nullptr)
-    throw std::logic_error(
-        "tandem: block_on called from inside a runtime thread (it would block a worker); co_await the task "
-        "instead");
+    throw std::logic_error(std::string("tandem::") + what +
+                           ": called from inside a runtime thread (it would block a worker); " + instead);
 }
 
 void wait_for_root(runtime_core& core, blocking_waiter& waiter) {

@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "tandem/detail/runtime/runtime_core.hpp"
+
 namespace tandem {
 
 semaphore::semaphore(std::size_t permits) : permits_(permits) {
@@ -57,23 +59,15 @@ std::optional<semaphore_permit> semaphore::try_acquire(std::size_t n) {
 }
 
 semaphore_permit semaphore::blocking_acquire(std::size_t n) {
-  detail::check_blocking_allowed("semaphore::blocking_acquire");
+  detail::check_off_runtime_thread("semaphore::blocking_acquire", "co_await the async form instead");
   checked(n);
-  detail::thread_parker parker;
   detail::wait_node node;
-  node.amount = n;
-  bool enqueued = false;
-  {
-    std::lock_guard guard(mutex_);
-    if (!take_locked(n, node)) {
-      node.waker = detail::waker_ref::for_thread(parker);
-      waiters_.push_back(node);
-      enqueued = true;
-    }
-  }
-  // A queued thread node is woken exactly once, by the grant or the close, and must
-  // wait for that unpark (not just for the grant) before its parker may go away.
-  if (enqueued) parker.park();
+  detail::block_until_done(
+      mutex_, node, [&] { return take_locked(n, node); },
+      [&](detail::wait_node& queued) {
+        queued.amount = n;
+        waiters_.push_back(queued);
+      });
   if (node.closed) throw semaphore_closed();
   return semaphore_permit(this, n);
 }

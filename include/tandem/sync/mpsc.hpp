@@ -46,6 +46,7 @@
 #include <utility>
 #include <vector>
 
+#include "tandem/detail/runtime/runtime_core.hpp"
 #include "tandem/detail/sync/primitive_awaiter.hpp"
 #include "tandem/detail/sync/ring_queue.hpp"
 #include "tandem/detail/sync/wait_list.hpp"
@@ -249,26 +250,6 @@ class receive_awaiter final : public tandem::detail::primitive_awaiter<receive_a
   std::size_t limit_;
 };
 
-// Blocks a plain thread until the operation on `state` completes; `complete` is the
-// locked try, `enqueue` files the node. Returns the node (granted, or closed).
-template <class T, class Complete, class Enqueue>
-void block_until_done(channel_state<T>& state, value_node<T>& node, Complete complete, Enqueue enqueue) {
-  tandem::detail::thread_parker parker;
-  bool queued = false;
-  {
-    std::lock_guard guard(state.mutex_);
-    if (!complete()) {
-      node.waker = tandem::detail::waker_ref::for_thread(parker);
-      enqueue(node);
-      queued = true;
-    }
-  }
-  // A queued thread node is woken exactly once (granted or closed) and must wait for
-  // that unpark before its parker may go away.
-  if (queued) parker.park();
-}
-
-
 template <class T>
 class sender_base {
  public:
@@ -333,12 +314,12 @@ class sender : public detail::sender_base<T> {
 
   // For plain threads: blocks while the channel is full.
   void blocking_send(T value) {
-    tandem::detail::check_blocking_allowed("mpsc::sender::blocking_send");
+    tandem::detail::check_off_runtime_thread("mpsc::sender::blocking_send", "co_await the async form instead");
     auto& state = this->require("blocking_send");
     std::optional<T> slot(std::move(value));
     detail::value_node<T> node;
-    detail::block_until_done(
-        state, node, [&]() { return state.try_send_locked(slot, node); },
+    tandem::detail::block_until_done(
+        state.mutex_, node, [&]() { return state.try_send_locked(slot, node); },
         [&](detail::value_node<T>& n) {
           n.slot = &slot;
           state.senders_waiting_.push_back(n);
@@ -407,12 +388,12 @@ class receiver {
 
   // For plain threads: blocks until a message comes or the channel ends.
   std::optional<T> blocking_recv() {
-    tandem::detail::check_blocking_allowed("mpsc::receiver::blocking_recv");
+    tandem::detail::check_off_runtime_thread("mpsc::receiver::blocking_recv", "co_await the async form instead");
     auto& state = require("blocking_recv");
     std::optional<T> slot;
     detail::value_node<T> node;
-    detail::block_until_done(
-        state, node, [&]() { return state.try_receive_locked(slot); },
+    tandem::detail::block_until_done(
+        state.mutex_, node, [&]() { return state.try_receive_locked(slot); },
         [&](detail::value_node<T>& n) {
           n.slot = &slot;
           state.receivers_.push_back(n);

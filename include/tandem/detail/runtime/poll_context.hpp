@@ -61,6 +61,13 @@ inline poll_context& require_poll(const char* what) {
   return *poll;
 }
 
+// True when the polled task has spent its budget: it must yield before completing
+// another ready operation.
+inline bool budget_spent() noexcept {
+  const poll_context* poll = current_poll;
+  return poll != nullptr && poll->budget == 0;
+}
+
 // Takes one unit of budget; false (and nothing taken) when it is spent.
 inline bool consume_budget() noexcept {
   poll_context* poll = current_poll;

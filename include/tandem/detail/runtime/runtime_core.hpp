@@ -70,10 +70,13 @@ class blocking_waiter final : public completion_listener {
   std::atomic<bool> done_{false};
 };
 
+// Calls that block their thread (block_on, the sync primitives' blocking_* forms)
+// throw std::logic_error on a worker thread of any runtime, naming `what` and what to
+// do `instead`.
+void check_off_runtime_thread(const char* what, const char* instead);
+
 // block_on's wait: drives the scheduler on this thread (current_thread flavor) or
-// sleeps until the waiter is told (multi_thread). Throws std::logic_error when called
-// on a worker thread of any runtime.
-void check_block_on_allowed();
+// sleeps until the waiter is told (multi_thread).
 void wait_for_root(runtime_core& core, blocking_waiter& waiter);
 
 // Stops the workers and cancels every task left. False when a worker was still in a

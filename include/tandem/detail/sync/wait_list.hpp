@@ -208,15 +208,25 @@ inline void close_node(wait_node& node) noexcept {
   grant(node);
 }
 
-// True when the polled task has spent its cooperative budget (it must yield before
-// completing another ready operation).
-inline bool budget_spent() noexcept {
-  const poll_context* poll = current_poll;
-  return poll != nullptr && poll->budget == 0;
+// Blocks the calling plain thread on a primitive (the blocking_* forms): `complete()`,
+// called under `mutex`, finishes the operation now if it can; otherwise `enqueue(node)`
+// files the node, naming this thread's parker. A queued thread node is woken exactly
+// once (granted or closed) and must wait for that unpark, not just for the grant, before
+// its parker and node may go away (see grant).
+template <class Node, class Complete, class Enqueue>
+void block_until_done(spin_mutex& mutex, Node& node, Complete complete, Enqueue enqueue) {
+  thread_parker parker;
+  bool queued = false;
+  {
+    std::lock_guard guard(mutex);
+    if (!complete()) {
+      node.waker = waker_ref::for_thread(parker);
+      enqueue(node);
+      queued = true;
+    }
+  }
+  if (queued) parker.park();
 }
 
-// Blocking operations from plain threads must not run on a runtime's thread (they would
-// block a worker); throws std::logic_error naming `what`.
-void check_blocking_allowed(const char* what);
 
 }  // namespace tandem::detail
