@@ -1,7 +1,9 @@
 # tandem: developer and CI entry points. Everything goes through CMakePresets.json (build/<preset>/).
-#   make demo    build and run examples/demo (release)
+#   make demo    build and run examples/kitchen (the article) and examples/demo (release)
 #   make test    every test: release suite, installed-package check, ASan+UBSan suite, TSan stress tests
-#   make bench   build release and run every build/release/bench/bench_* program
+#   make bench   build release, run every bench program beside the anchors (tokio, rayon, oneTBB, OpenMP,
+#                asio) and write docs/benchmarks.md + docs/img/bench-*.png (scripts/benchmark-report)
+#   make bench-quick  the same with tiny sizes: a smoke run of the report (numbers meaningless)
 #   make clang   clang-19 build of everything with -Wall -Wextra -Werror
 #   make format  clang-format -i on the tracked sources
 #   make clean   remove build/
@@ -20,7 +22,7 @@ CLANG_FORMAT ?= clang-format
 # Stage banner, with the wall-clock time so CI logs show how long each stage took.
 banner = @printf '\n==== [%s] %s ====\n' "$$(date +%H:%M:%S)" "$(1)"
 
-.PHONY: all bootstrap demo test test-release test-consumer test-asan test-tsan bench clang format clean
+.PHONY: all bootstrap demo test test-release test-consumer test-asan test-tsan bench bench-quick clang format clean
 
 all: test
 
@@ -30,8 +32,10 @@ bootstrap:
 demo: bootstrap
 	$(call banner,demo: configure + build (release preset))
 	cmake --preset release
-	cmake --build --preset release -j$(JOBS) --target demo
-	$(call banner,demo: run build/release/examples/demo)
+	cmake --build --preset release -j$(JOBS) --target kitchen demo
+	$(call banner,demo: run build/release/examples/kitchen (the article's examples))
+	build/release/examples/kitchen
+	$(call banner,demo: run build/release/examples/demo (a tour of par and async))
 	build/release/examples/demo
 
 test: test-release test-consumer test-asan test-tsan
@@ -64,15 +68,14 @@ test-tsan: bootstrap
 	$(call banner,test 4/4: TSan ctest -L stress)
 	ctest --preset tsan -j$(CTEST_JOBS) -L stress
 
+# THREADS="1 2 4 8 16" for other thread counts (default: 1 and every core); raw lines in build/bench-results-<host>.txt.
 bench: bootstrap
-	$(call banner,bench: release build)
-	cmake --preset release
-	cmake --build --preset release -j$(JOBS)
-	@for b in build/release/bench/bench_*; do \
-	  [[ -f $$b && -x $$b ]] || continue; \
-	  printf '\n==== [%s] bench: %s ====\n' "$$(date +%H:%M:%S)" "$$b"; \
-	  "$$b"; \
-	done
+	$(call banner,bench: build + run beside the anchors + write docs/benchmarks.md)
+	JOBS=$(JOBS) scripts/benchmark-report
+
+bench-quick: bootstrap
+	$(call banner,bench-quick: tiny sizes (smoke run) + write docs/benchmarks.md)
+	JOBS=$(JOBS) scripts/benchmark-report --quick
 
 clang: bootstrap
 	$(call banner,clang: clang-19 build with -Wall -Wextra -Werror)

@@ -117,6 +117,30 @@ TEST(SpawnBlockingPool, CapQueuesAndShutdownRunsWhatIsQueued) {
   EXPECT_LE(most.load(), 4);
 }
 
+// Two calls submitted back to back while exactly one pool thread is idle: the second
+// must not wait in the queue behind the first, which here waits for the second.
+tandem::task<bool> second_call_starts_while_the_first_runs() {
+  co_await tandem::spawn_blocking([] { return 0; });  // leaves one idle pool thread
+  auto started = std::make_shared<std::atomic<bool>>(false);
+  auto waiter = tandem::spawn_blocking([started] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!started->load()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::yield();
+    }
+    return true;
+  });
+  auto setter = tandem::spawn_blocking([started] { started->store(true); });
+  const bool ok = co_await waiter;
+  co_await setter;
+  co_return ok;
+}
+
+TEST(SpawnBlockingPool, ASecondCallStartsAtOnceWhenTheOneIdleThreadTakesTheFirst) {
+  auto rt = tandem::runtime::builder().worker_threads(1).build();
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(rt.block_on(second_call_starts_while_the_first_runs())) << "round " << i;
+}
+
 TEST(SpawnBlockingPool, BuilderRejectsZeroThreadsAndNoKeepAlive) {
   EXPECT_THROW(tandem::runtime::builder().max_blocking_threads(0), std::invalid_argument);
   EXPECT_THROW(tandem::runtime::builder().thread_keep_alive(0s), std::invalid_argument);

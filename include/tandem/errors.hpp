@@ -47,4 +47,11 @@ class timed_out : public std::runtime_error {
   timed_out() : std::runtime_error("tandem::timeout: the deadline passed before the operation finished") {}
 };
 
+// Thrown by read_exact (sockets, buffered readers) when the stream ended before the
+// buffer was full.
+class end_of_stream : public std::runtime_error {
+ public:
+  explicit end_of_stream(const std::string& what) : std::runtime_error(what) {}
+};
+
 }  // namespace tandem

@@ -42,6 +42,23 @@ void blocking_pool::wake_one_idle() noexcept {
   work_available_.notify_one();
 }
 
+// Called with the lock held, by a thread that took a job and left others queued: the
+// wake goes on to an idle thread; with none idle (a submission found the one idle thread
+// already being woken, and this is it), a new thread is started, as a submission would
+// have, so that no job waits for another to finish (one job may be waiting on the other).
+void blocking_pool::hand_on_the_rest() noexcept {
+  if (idle_ > 0) {
+    wake_one_idle();
+    return;
+  }
+  if (threads_ >= max_threads_) return;
+  try {
+    start_thread();
+  } catch (...) {
+    // No thread to be had: this one gets to the job after its own.
+  }
+}
+
 // Called with the lock held.
 void blocking_pool::start_thread() {
   const std::size_t index = started_;
@@ -61,7 +78,7 @@ void blocking_pool::thread_main() noexcept {
     if (!queue_.empty()) {
       std::unique_ptr<blocking_job> job = std::move(queue_.front());
       queue_.pop_front();
-      if (!queue_.empty()) wake_one_idle();  // more to do: pass the wake on
+      if (!queue_.empty()) hand_on_the_rest();
       lock.unlock();
       job->run();
       job.reset();

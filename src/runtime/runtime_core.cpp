@@ -1,6 +1,7 @@
 // The async runtime's scheduler. The protocol (queues, searching, parking, shutdown)
 // is in src/runtime/README.md.
 #include "tandem/detail/runtime/runtime_core.hpp"
+#include "tandem/detail/io/io_driver.hpp"
 
 #include <algorithm>
 #include <array>
@@ -161,6 +162,7 @@ class runtime_core final : public task_scheduler, public std::enable_shared_from
     return total;
   }
   void advance_paused_clock(std::chrono::nanoseconds by);
+  const std::shared_ptr<io_driver>& io() const noexcept { return io_; }
 
  private:
   struct worker {
@@ -171,6 +173,9 @@ class runtime_core final : public task_scheduler, public std::enable_shared_from
     unsigned lifo_streak = 0;
     unsigned tick = 0;
     bool searching = false;
+    // On the sleeper list waiting in the I/O driver (epoll) rather than on `parked`'s
+    // futex; guarded by sleepers_mutex_.
+    bool driving = false;
     std::uint64_t random = 0;
     worker_timers timers;
     // 1 while parked; the unparker stores 0 and notifies.
@@ -205,6 +210,12 @@ class runtime_core final : public task_scheduler, public std::enable_shared_from
   void notify_all() noexcept;
   void park(worker& w);
   void sleep_until_unparked(worker& w, std::chrono::steady_clock::time_point deadline, bool timed) noexcept;
+  void drive_until_unparked(worker& w, std::chrono::steady_clock::time_point deadline, bool timed) noexcept;
+  void wait_until_unparked(worker& w, std::chrono::steady_clock::time_point deadline, bool timed) noexcept;
+  void wait_for_notifier(worker& w) noexcept;
+  void poll_io_now() noexcept;
+  void hand_on_driver() noexcept;
+  void wake_sleeper(worker& w) noexcept;
   bool any_work_visible() const noexcept;
   void drain_everything() noexcept;
   bool drain_queues() noexcept;
@@ -215,6 +226,7 @@ class runtime_core final : public task_scheduler, public std::enable_shared_from
   runtime_clock clock_;
   std::vector<std::unique_ptr<worker>> workers_;
   std::shared_ptr<blocking_pool> blocking_;
+  std::shared_ptr<io_driver> io_ = std::make_shared<io_driver>();
   injection_list injection_;
   std::array<owned_shard, owned_shard_count> owned_;
   std::atomic<std::uint64_t> idle_{0};
@@ -324,6 +336,7 @@ task_header* runtime_core::next_task(worker& w) {
   ++w.tick;
   if (w.tick % injection_check_interval == 0) {
     fire_own_timers_if_due(w);
+    poll_io_now();
     if (task_header* task = injection_.pop(nullptr, 0)) return task;
   }
   if (w.lifo != nullptr) {
@@ -428,17 +441,30 @@ void runtime_core::notify_one() noexcept {
   {
     std::lock_guard guard(sleepers_mutex_);
     if (sleepers_.empty()) return;
-    chosen = sleepers_.back();
-    sleepers_.pop_back();
+    // Rather one waiting on its futex: the one in the driver keeps watching the sockets.
+    auto it = sleepers_.end() - 1;
+    if ((*it)->driving && it != sleepers_.begin()) --it;
+    chosen = *it;
+    sleepers_.erase(it);
     // The woken worker comes back searching. Set under the lock: a worker whose timed
     // park ends finds out under it whether it was chosen (unpark_self).
     idle_.fetch_add(one_unparked + 1, std::memory_order_acq_rel);
     chosen->searching = true;
   }
-  // Release: its `searching` flag (written above, read by it after waking) and the
-  // work we pushed are visible to it.
-  chosen->parked.store(0, std::memory_order_release);
-  futex_wake_one(chosen->parked);
+  wake_sleeper(*chosen);
+}
+
+// `w` was taken off the sleeper list by the caller (under the lock, reading `driving`).
+void runtime_core::wake_sleeper(worker& w) noexcept {
+  const bool in_driver = w.driving;
+  // Release: its `searching` flag (written under the lock, read by it after waking) and
+  // the work we pushed are visible to it.
+  w.parked.store(0, std::memory_order_release);
+  if (in_driver) {
+    io_->interrupt();
+  } else {
+    futex_wake_one(w.parked);
+  }
 }
 
 void runtime_core::notify_all() noexcept {
@@ -448,10 +474,7 @@ void runtime_core::notify_all() noexcept {
     woken.swap(sleepers_);
     idle_.fetch_add(one_unparked * woken.size(), std::memory_order_acq_rel);
   }
-  for (worker* w : woken) {
-    w->parked.store(0, std::memory_order_release);
-    futex_wake_one(w->parked);
-  }
+  for (worker* w : woken) wake_sleeper(*w);
 }
 
 bool runtime_core::any_work_visible() const noexcept {
@@ -463,7 +486,10 @@ bool runtime_core::any_work_visible() const noexcept {
 }
 
 // Nothing to run: fire due timers (the worker's own, and any other worker's that is
-// overdue, for a worker stuck in a long poll), else sleep until the next own timer.
+// overdue, for a worker stuck in a long poll), else park (waiting in the I/O driver if it
+// is free, else on the futex) until work, a socket or the next own timer. No look at the
+// sockets first: under a request/response load nothing is usually ready yet, and the
+// park's epoll_wait finds what is.
 void runtime_core::idle(worker& w) {
   if (fire_due_timers(w) == 0) park(w);
 }
@@ -540,14 +566,26 @@ bool runtime_core::unpark_self(worker& w) noexcept {
 
 void runtime_core::park(worker& w) {
   w.parked.store(1, std::memory_order_relaxed);
+  // The driver goes to whoever parks first; it is given back when this park ends.
+  const bool drives = io_->try_acquire();
   bool last_awake = false;
   {
     std::lock_guard guard(sleepers_mutex_);
     const bool was_searching = std::exchange(w.searching, false);
+    w.driving = drives;
     sleepers_.push_back(&w);
     const std::uint64_t before = idle_.fetch_sub(one_unparked + (was_searching ? 1 : 0), std::memory_order_acq_rel);
     last_awake = unparked_of(before) == 1;
   }
+  struct driver_return {
+    runtime_core& core;
+    bool drives;
+    ~driver_return() {
+      if (!drives) return;
+      core.io_->release();
+      core.hand_on_driver();
+    }
+  } give_back{*this, drives};
   // Pairs with notify_one's light fence (Dekker): either the pusher sees us parked and
   // wakes someone, or the recheck below sees its work.
   heavy_fence();
@@ -556,22 +594,37 @@ void runtime_core::park(worker& w) {
   }
   if (clock_.paused()) {
     // A paused clock jumps to the next timer when nothing else can happen: every worker
-    // asleep (this one is the last awake) and no blocking work in flight that could
-    // still wake a task (tokio's auto-advance). While such work is in flight, the last
-    // one awake looks again every millisecond of real time. `quiet` is read once: a job
-    // ending between two reads must not leave us asleep with nobody to jump the clock.
+    // asleep (this one is the last awake), no socket ready, and no blocking work in
+    // flight that could still wake a task (tokio's auto-advance). While such work is in
+    // flight, the last one awake looks again every millisecond of real time. `quiet` is
+    // read once: a job ending between two reads must not leave us asleep with nobody to
+    // jump the clock.
+    if (drives && io_->wait(0) > 0) {
+      if (!unpark_self(w)) wait_for_notifier(w);
+      io_->dispatch();
+      return;
+    }
     const bool waiting_on_time = last_awake && any_timer_filed();
     const bool quiet = waiting_on_time && blocking_->quiet();
     if (waiting_on_time && quiet && unpark_self(w)) {
       jump_clock_to_next_timer();
       return;
     }
-    sleep_until_unparked(w, std::chrono::steady_clock::now() + paused_clock_retry, waiting_on_time && !quiet);
+    wait_until_unparked(w, std::chrono::steady_clock::now() + paused_clock_retry, waiting_on_time && !quiet);
     return;
   }
   const std::uint64_t due = w.timers.next_due();
-  sleep_until_unparked(w, clock_.start_of_tick(due == worker_timers::no_timer ? 0 : due),
-                       due != worker_timers::no_timer);
+  wait_until_unparked(w, clock_.start_of_tick(due == worker_timers::no_timer ? 0 : due),
+                      due != worker_timers::no_timer);
+}
+
+void runtime_core::wait_until_unparked(worker& w, std::chrono::steady_clock::time_point deadline,
+                                       bool timed) noexcept {
+  if (w.driving) {
+    drive_until_unparked(w, deadline, timed);
+  } else {
+    sleep_until_unparked(w, deadline, timed);
+  }
 }
 
 // Sleeps until a notifier clears `parked`, or until `deadline` when `timed` (then the
@@ -589,6 +642,66 @@ void runtime_core::sleep_until_unparked(worker& w, std::chrono::steady_clock::ti
     }
     futex_wait(w.parked, 1, timed ? &until : nullptr);
   }
+}
+
+// The same, waiting in epoll: a notifier interrupts it through the driver's eventfd,
+// and sockets becoming ready end it too (their tasks are woken onto this worker, which
+// then runs them).
+void runtime_core::drive_until_unparked(worker& w, std::chrono::steady_clock::time_point deadline,
+                                        bool timed) noexcept {
+  // Acquire: pairs with the unparker's release.
+  while (w.parked.load(std::memory_order_acquire) == 1) {
+    int timeout_ms = -1;
+    if (timed) {
+      const auto left = deadline - std::chrono::steady_clock::now();
+      if (left <= std::chrono::steady_clock::duration::zero()) {
+        if (unpark_self(w)) return;
+        timed = false;
+        continue;
+      }
+      // Rounded up: waking before the timer is due would only wait again.
+      timeout_ms = static_cast<int>(
+          std::min<std::int64_t>(std::chrono::ceil<std::chrono::milliseconds>(left).count(), 1 << 30));
+    }
+    if (io_->wait(timeout_ms) > 0) {
+      // Off the sleeper list before waking tasks: their wakes then count this worker
+      // as awake and notify others only for what it cannot run itself.
+      if (!unpark_self(w)) wait_for_notifier(w);
+      io_->dispatch();
+      return;
+    }
+  }
+}
+
+// A notifier took `w` off the sleeper list and is about to clear `parked`.
+void runtime_core::wait_for_notifier(worker& w) noexcept {
+  // Acquire: pairs with the unparker's release.
+  while (w.parked.load(std::memory_order_acquire) == 1) std::this_thread::yield();
+}
+
+// A busy worker's look at the sockets without waiting (every injection_check_interval
+// tasks), so readiness is seen even when no worker parks.
+void runtime_core::poll_io_now() noexcept {
+  if (!io_->try_acquire()) return;
+  if (io_->wait(0) > 0) io_->dispatch();
+  io_->release();
+}
+
+// The worker that held the driver is going back to work, maybe for long (tokio#4730):
+// if every other worker is asleep on its futex, one of them is woken to take the driver
+// over when it parks again, so sockets stay watched.
+void runtime_core::hand_on_driver() noexcept {
+  if (stopping_.load(std::memory_order_acquire)) return;
+  worker* chosen = nullptr;
+  {
+    std::lock_guard guard(sleepers_mutex_);
+    if (sleepers_.empty() || unparked_of(idle_.load(std::memory_order_relaxed)) > 1) return;
+    chosen = sleepers_.back();
+    sleepers_.pop_back();
+    idle_.fetch_add(one_unparked + 1, std::memory_order_acq_rel);
+    chosen->searching = true;
+  }
+  wake_sleeper(*chosen);
 }
 
 void runtime_core::keep(task_header* task) noexcept {
@@ -765,6 +878,10 @@ std::shared_ptr<runtime_core> share_core(runtime_core& core) {
 
 task_scheduler* scheduler_of(runtime_core& core) noexcept {
   return &core;
+}
+
+const std::shared_ptr<io_driver>& io_driver_of(runtime_core& core) noexcept {
+  return core.io();
 }
 
 const runtime_clock& clock_of(const runtime_core& core) noexcept {

@@ -50,6 +50,7 @@ class blocking_pool : public std::enable_shared_from_this<blocking_pool> {
   void thread_main() noexcept;
   void start_thread();
   void wake_one_idle() noexcept;
+  void hand_on_the_rest() noexcept;
 
   const std::size_t max_threads_;
   const std::chrono::nanoseconds keep_alive_;

@@ -40,6 +40,10 @@ std::shared_ptr<runtime_core> share_core(runtime_core& core);
 
 task_scheduler* scheduler_of(runtime_core& core) noexcept;
 
+// The runtime's reactor (src/io/README.md); sockets keep it alive while they are open.
+class io_driver;
+const std::shared_ptr<io_driver>& io_driver_of(runtime_core& core) noexcept;
+
 // Time (src/time/README.md).
 const runtime_clock& clock_of(const runtime_core& core) noexcept;
 // The wheel of the worker the calling thread is (timers are filed there); called only
