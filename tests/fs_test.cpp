@@ -1,6 +1,5 @@
 // fs.hpp: whole-file functions and tandem::fs::file on the blocking pool, their errors,
 // cancellation, and a worker left free while a file operation blocks.
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <coroutine>
@@ -29,6 +28,7 @@
 
 #include "support/runtimes.hpp"
 #include "support/sync_waiting.hpp"
+#include "support/temporary_directory.hpp"
 
 namespace {
 
@@ -38,29 +38,7 @@ using tandem::task;
 
 constexpr std::size_t mebibyte = std::size_t{1} << 20;
 
-// A fresh directory under the system's temporary one, removed with everything in it.
-class temporary_directory {
- public:
-  temporary_directory() : path_(fresh_path()) { std::filesystem::create_directory(path_); }
-  temporary_directory(const temporary_directory&) = delete;
-  temporary_directory& operator=(const temporary_directory&) = delete;
-  ~temporary_directory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-
-  path operator/(const char* name) const { return path_ / name; }
-  const path& get() const { return path_; }
-
- private:
-  static path fresh_path() {
-    static std::atomic<int> made{0};
-    return std::filesystem::temp_directory_path() /
-           ("tandem-fs-test-" + std::to_string(::getpid()) + "-" + std::to_string(made.fetch_add(1)));
-  }
-
-  path path_;
-};
+using test_support::temporary_directory;
 
 path make_fifo(const path& where) {
   if (::mkfifo(where.c_str(), 0600) != 0) throw std::system_error(errno, std::generic_category(), "mkfifo");
@@ -120,7 +98,7 @@ task<bool> ready_now() {
 class Fs : public ::testing::TestWithParam<test_support::runtime_flavor> {
  protected:
   tandem::runtime rt = test_support::make_runtime(GetParam());
-  temporary_directory directory;
+  temporary_directory directory{"tandem-fs-test"};
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -456,7 +434,7 @@ task<int> read_from_many_tasks(path directory, int files, int tasks) {
 }
 
 TEST(FsConcurrency, ManyTasksReadAtOnce) {
-  temporary_directory directory;
+  temporary_directory directory("tandem-fs-test");
   auto rt = tandem::runtime::builder().worker_threads(4).build();
   EXPECT_EQ(rt.block_on(read_from_many_tasks(directory.get(), 8, 64)), 64);
 }
@@ -482,7 +460,7 @@ eager_coroutine catch_logic_error(task<T> operation, std::string& message) {
 }
 
 TEST(FsOutsideARuntime, ThrowsLogicErrorNamingTheOperation) {
-  temporary_directory directory;
+  temporary_directory directory("tandem-fs-test");
   std::string message;
   catch_logic_error(fs::read_to_string(directory / "any"), message);
   EXPECT_EQ(message.rfind("tandem::fs::read_to_string: called outside any runtime", 0), 0u) << message;

@@ -22,12 +22,10 @@
 
 #include <tandem/combine.hpp>
 #include <tandem/detail/signal/interrupt_listeners.hpp>
-#include <tandem/errors.hpp>
 #include <tandem/runtime.hpp>
 #include <tandem/signal.hpp>
 #include <tandem/spawn.hpp>
 #include <tandem/time/sleep.hpp>
-#include <tandem/time/timeout.hpp>
 
 #include "support/runtimes.hpp"
 #include "support/sync_waiting.hpp"
@@ -35,8 +33,10 @@
 
 namespace {
 
+using test_support::abort_and_join;
 using test_support::announced;
 using test_support::bounded;
+using test_support::completes_within;
 using test_support::eventually;
 using test_support::settle;
 
@@ -63,29 +63,14 @@ task<> listen(std::shared_ptr<scene> s) {
 
 // True when a ctrl_c() first awaited now completes within `limit`.
 task<bool> heard_within(std::chrono::milliseconds limit) {
-  try {
-    co_await tandem::timeout(limit, tandem::signal::ctrl_c());
-  } catch (const tandem::timed_out&) {
-    co_return false;
-  }
-  co_return true;
-}
-
-// True when listen() hears a Ctrl-C within 5 s.
-task<bool> listen_within_five_seconds(std::shared_ptr<scene> s) {
-  try {
-    co_await tandem::timeout(5s, listen(s));
-  } catch (const tandem::timed_out&) {
-    co_return false;
-  }
-  co_return true;
+  co_return co_await completes_within(limit, tandem::signal::ctrl_c());
 }
 
 TEST_P(CtrlC, CompletesWhenTheProcessIsSentSigint) {
   auto s = std::make_shared<scene>();
   static_cast<void>(tandem::signal::ctrl_c());  // the handler is in place before the first kill
   bool heard_in_time = false;
-  std::thread driver([&] { heard_in_time = rt.block_on(listen_within_five_seconds(s)); });
+  std::thread driver([&] { heard_in_time = rt.block_on(completes_within(5s, listen(s))); });
   // Not knowing when the waiter has queued, send again every 2 ms until it hears one.
   const bool heard = test_support::wait_for([&] {
     if (s->heard.load() == 1) return true;
@@ -114,13 +99,7 @@ TEST_P(CtrlC, ASignalBeforeTheFirstPollIsNotHeard) {
   rt.block_on([]() -> task<> {
     auto waiting = tandem::signal::ctrl_c();  // made (the handler installed), not yet awaited
     ::raise(SIGINT);
-    bool heard = true;
-    try {
-      co_await tandem::timeout(50ms, std::move(waiting));
-    } catch (const tandem::timed_out&) {
-      heard = false;
-    }
-    EXPECT_FALSE(heard);
+    EXPECT_FALSE(co_await completes_within(50ms, std::move(waiting)));
   }());
 }
 
@@ -182,14 +161,7 @@ TEST_P(CtrlC, AbortedTimedOutAndLosingWaitersLeaveNothingBehind) {
   rt.block_on([](std::shared_ptr<scene> s) -> task<> {
     auto aborted = tandem::spawn(listen(s));
     EXPECT_TRUE(co_await eventually([&] { return s->queued.load() == 1; }));
-    aborted.abort();
-    bool cancelled = false;
-    try {
-      co_await bounded(std::move(aborted));
-    } catch (const tandem::task_cancelled&) {
-      cancelled = true;
-    }
-    EXPECT_TRUE(cancelled);
+    EXPECT_TRUE(co_await abort_and_join(std::move(aborted)));
 
     EXPECT_FALSE(co_await heard_within(10ms));
 

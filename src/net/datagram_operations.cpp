@@ -11,8 +11,14 @@ namespace tandem::detail {
 
 namespace {
 
-bool would_block(int error) noexcept {
-  return error == EAGAIN || error == EWOULDBLOCK;
+// A datagram moves whole or not at all, so success is always `done` (never `drained`:
+// see the header).
+template <class Byte, class Call>
+io_progress move_datagram(transfer_state<Byte>& state, Call call) noexcept {
+  ssize_t n = 0;
+  const io_progress progress = retry_interrupted(call, n, state.error);
+  if (n >= 0) state.transferred = static_cast<std::size_t>(n);
+  return progress;
 }
 
 // "peer 127.0.0.1:53" for a connected socket, "local 0.0.0.0:5000" otherwise: the
@@ -44,20 +50,13 @@ void throw_datagram_error(int error, const char* operation, int fd) {
 }
 
 io_progress datagram_send_to::attempt(int socket) noexcept {
-  for (;;) {
-    // MSG_NOSIGNAL: whatever state the socket is in, a failed send throws instead of
-    // killing the process with SIGPIPE.
-    const ssize_t n = ::sendto(socket, buffer.data(), buffer.size(), MSG_NOSIGNAL, destination.native(),
-                               destination.native_length());
-    if (n >= 0) {
-      transferred = static_cast<std::size_t>(n);
-      return io_progress::done;
-    }
-    if (errno == EINTR) continue;
-    if (would_block(errno)) return io_progress::would_block;
-    error = errno;
-    return io_progress::done;
-  }
+  fd = socket;
+  // MSG_NOSIGNAL: whatever state the socket is in, a failed send throws instead of
+  // killing the process with SIGPIPE.
+  return move_datagram(*this, [&] {
+    return ::sendto(socket, buffer.data(), buffer.size(), MSG_NOSIGNAL, destination.native(),
+                    destination.native_length());
+  });
 }
 
 std::size_t datagram_send_to::result() const {
@@ -70,34 +69,15 @@ std::size_t datagram_send_to::result() const {
 
 io_progress datagram_send::attempt(int socket) noexcept {
   fd = socket;
-  for (;;) {
-    const ssize_t n = ::send(socket, buffer.data(), buffer.size(), MSG_NOSIGNAL);
-    if (n >= 0) {
-      transferred = static_cast<std::size_t>(n);
-      return io_progress::done;
-    }
-    if (errno == EINTR) continue;
-    if (would_block(errno)) return io_progress::would_block;
-    error = errno;
-    return io_progress::done;
-  }
+  return move_datagram(*this, [&] { return ::send(socket, buffer.data(), buffer.size(), MSG_NOSIGNAL); });
 }
 
 io_progress datagram_receive_from::attempt(int socket) noexcept {
   fd = socket;
-  for (;;) {
+  return move_datagram(*this, [&] {
     sender_length = sizeof sender;
-    const ssize_t n = ::recvfrom(socket, buffer.data(), buffer.size(), 0,
-                                 reinterpret_cast<sockaddr*>(&sender), &sender_length);
-    if (n >= 0) {
-      transferred = static_cast<std::size_t>(n);
-      return io_progress::done;
-    }
-    if (errno == EINTR) continue;
-    if (would_block(errno)) return io_progress::would_block;
-    error = errno;
-    return io_progress::done;
-  }
+    return ::recvfrom(socket, buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&sender), &sender_length);
+  });
 }
 
 net::received_datagram datagram_receive_from::result() const {
@@ -108,17 +88,7 @@ net::received_datagram datagram_receive_from::result() const {
 
 io_progress datagram_receive::attempt(int socket) noexcept {
   fd = socket;
-  for (;;) {
-    const ssize_t n = ::recv(socket, buffer.data(), buffer.size(), 0);
-    if (n >= 0) {
-      transferred = static_cast<std::size_t>(n);
-      return io_progress::done;
-    }
-    if (errno == EINTR) continue;
-    if (would_block(errno)) return io_progress::would_block;
-    error = errno;
-    return io_progress::done;
-  }
+  return move_datagram(*this, [&] { return ::recv(socket, buffer.data(), buffer.size(), 0); });
 }
 
 }  // namespace tandem::detail

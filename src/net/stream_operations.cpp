@@ -46,39 +46,29 @@ void throw_socket_error(int error, const char* operation, int fd) {
 io_progress stream_read::attempt(int socket) noexcept {
   fd = socket;
   if (buffer.empty()) return io_progress::done;
-  for (;;) {
-    const ssize_t n = ::read(socket, buffer.data(), buffer.size());
-    if (n >= 0) {
-      transferred = static_cast<std::size_t>(n);
-      // A short read emptied the socket's queue (stream sockets): the next read can
-      // wait for an event instead of trying first. The end (0) stays ready: it repeats.
-      return n > 0 && transferred < buffer.size() ? io_progress::drained : io_progress::done;
-    }
-    if (errno == EINTR) continue;
-    if (would_block(errno)) return io_progress::would_block;
-    error = errno;
-    return io_progress::done;
-  }
+  ssize_t n = 0;
+  const io_progress progress = retry_interrupted([&] { return ::read(socket, buffer.data(), buffer.size()); }, n, error);
+  if (n < 0) return progress;
+  transferred = static_cast<std::size_t>(n);
+  // A short read emptied the socket's queue (stream sockets): the next read can wait for
+  // an event instead of trying first. The end (0) stays ready: it repeats.
+  return n > 0 && transferred < buffer.size() ? io_progress::drained : io_progress::done;
 }
 
 io_progress stream_read_exact::attempt(int socket) noexcept {
   fd = socket;
   while (transferred < buffer.size()) {
-    const ssize_t n = ::read(socket, buffer.data() + transferred, buffer.size() - transferred);
-    if (n > 0) {
-      transferred += static_cast<std::size_t>(n);
-      // Short: the queue is empty, so wait rather than try again now.
-      if (transferred < buffer.size()) return io_progress::short_wait;
-      continue;
-    }
+    ssize_t n = 0;
+    const io_progress progress = retry_interrupted(
+        [&] { return ::read(socket, buffer.data() + transferred, buffer.size() - transferred); }, n, error);
+    if (n < 0) return progress;
     if (n == 0) {
       error = -1;  // the end of the stream came first
       return io_progress::done;
     }
-    if (errno == EINTR) continue;
-    if (would_block(errno)) return io_progress::would_block;
-    error = errno;
-    return io_progress::done;
+    transferred += static_cast<std::size_t>(n);
+    // Short: the queue is likely empty, so wait rather than try again now.
+    if (transferred < buffer.size()) return io_progress::short_wait;
   }
   return io_progress::done;
 }
@@ -90,38 +80,30 @@ void stream_read_exact::result() const {
   if (error != 0) throw_socket_error(error, what, fd);
 }
 
+// MSG_NOSIGNAL on every send: a peer that went away gives EPIPE instead of killing the
+// process with SIGPIPE.
 io_progress stream_write::attempt(int socket) noexcept {
   fd = socket;
   if (buffer.empty()) return io_progress::done;
-  for (;;) {
-    // MSG_NOSIGNAL: a peer that went away gives EPIPE here instead of killing the
-    // process with SIGPIPE.
-    const ssize_t n = ::send(socket, buffer.data(), buffer.size(), MSG_NOSIGNAL);
-    if (n >= 0) {
-      transferred = static_cast<std::size_t>(n);
-      return transferred < buffer.size() ? io_progress::drained : io_progress::done;
-    }
-    if (errno == EINTR) continue;
-    if (would_block(errno)) return io_progress::would_block;
-    error = errno;
-    return io_progress::done;
-  }
+  ssize_t n = 0;
+  const io_progress progress =
+      retry_interrupted([&] { return ::send(socket, buffer.data(), buffer.size(), MSG_NOSIGNAL); }, n, error);
+  if (n < 0) return progress;
+  transferred = static_cast<std::size_t>(n);
+  return transferred < buffer.size() ? io_progress::drained : io_progress::done;
 }
 
 io_progress stream_write_all::attempt(int socket) noexcept {
   fd = socket;
   while (transferred < buffer.size()) {
-    const ssize_t n = ::send(socket, buffer.data() + transferred, buffer.size() - transferred, MSG_NOSIGNAL);
-    if (n >= 0) {
-      transferred += static_cast<std::size_t>(n);
-      // Short: the send buffer is full, so wait for room rather than try again now.
-      if (transferred < buffer.size()) return io_progress::short_wait;
-      continue;
-    }
-    if (errno == EINTR) continue;
-    if (would_block(errno)) return io_progress::would_block;
-    error = errno;
-    return io_progress::done;
+    ssize_t n = 0;
+    const io_progress progress = retry_interrupted(
+        [&] { return ::send(socket, buffer.data() + transferred, buffer.size() - transferred, MSG_NOSIGNAL); }, n,
+        error);
+    if (n < 0) return progress;
+    transferred += static_cast<std::size_t>(n);
+    // Short: the send buffer is full, so wait for room rather than try again now.
+    if (transferred < buffer.size()) return io_progress::short_wait;
   }
   return io_progress::done;
 }

@@ -62,25 +62,27 @@ class Kitchen : public ::testing::Test {
  protected:
   std::vector<std::string> lines() const { return lines_of(printed_.str()); }
 
+  // Three 100 ms pots that waited at once: each started before any ended, and all of them
+  // took little more than one.
+  void expect_pots_overlapped(std::chrono::milliseconds took, const char* why) const {
+    const pot_lines pots = find_pots(lines());
+    EXPECT_LT(pots.last_start, pots.first_end) << printed_.str();
+    EXPECT_GE(took, 100ms);
+    EXPECT_LT(took, 250ms) << why;
+  }
+
   std::ostringstream printed_;
   kitchen::journal out_{printed_};
   tandem::runtime runtime_;
 };
 
 TEST_F(Kitchen, JoinWaitsForThreePotsAtOnce) {
-  const auto took = kitchen::one_chef_three_pots(runtime_, out_);
-  const pot_lines pots = find_pots(lines());
-  EXPECT_LT(pots.last_start, pots.first_end) << printed_.str();
-  EXPECT_GE(took, 100ms);
-  EXPECT_LT(took, 250ms) << "three 100 ms sleeps in one join must overlap";
+  expect_pots_overlapped(kitchen::one_chef_three_pots(runtime_, out_),
+                         "three 100 ms sleeps in one join must overlap");
 }
 
 TEST_F(Kitchen, SpawnedPotsWaitAtOnceToo) {
-  const auto took = kitchen::pots_spawned(runtime_, out_);
-  const pot_lines pots = find_pots(lines());
-  EXPECT_LT(pots.last_start, pots.first_end) << printed_.str();
-  EXPECT_GE(took, 100ms);
-  EXPECT_LT(took, 250ms) << "three spawned 100 ms sleeps must overlap";
+  expect_pots_overlapped(kitchen::pots_spawned(runtime_, out_), "three spawned 100 ms sleeps must overlap");
 }
 
 TEST_F(Kitchen, LoopWithoutAwaitDelaysTheOnlyWorker) {

@@ -14,33 +14,20 @@
 #include "tandem/runtime.hpp"
 #include "tandem/time/timeout.hpp"
 
+#include "support/runtimes.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
 using tandem::task;
 using tandem::net::socket_address;
 
-tandem::runtime make_runtime(bool current_thread, std::size_t workers = 2) {
-  tandem::runtime::builder builder;
-  if (current_thread) {
-    builder.runtime_flavor(tandem::runtime::flavor::current_thread);
-  } else {
-    builder.worker_threads(workers);
-  }
-  return builder.build();
-}
-
 bool is_loopback(const socket_address& address) {
   return address.ip().starts_with("127.") || address.ip() == "::1";
 }
 
-class resolve_test : public ::testing::TestWithParam<bool> {
- protected:
-  // Every test body is bounded, even where the system's resolver would be slow.
-  void run(task<void> body) { runtime_.block_on(tandem::timeout(10s, std::move(body))); }
-
-  tandem::runtime runtime_ = make_runtime(GetParam());
-};
+// run() bounds every test body, even where the system's resolver would be slow.
+class resolve_test : public test_support::flavored_test {};
 
 TEST_P(resolve_test, a_numeric_ipv4_host_is_itself) {
   run([]() -> task<void> {
@@ -111,9 +98,7 @@ TEST_P(resolve_test, an_ipv6_looking_host_is_named_in_brackets) {
   }());
 }
 
-INSTANTIATE_TEST_SUITE_P(flavors, resolve_test, ::testing::Values(false, true), [](const auto& info) {
-  return info.param ? "current_thread" : "multi_thread";
-});
+INSTANTIATE_TEST_SUITE_P(flavors, resolve_test, test_support::io_flavors(), test_support::flavor_name);
 
 TEST(resolve_category_test, names_getaddrinfo_and_its_messages) {
   EXPECT_STREQ(tandem::net::resolve_category().name(), "getaddrinfo");

@@ -25,8 +25,10 @@
 #include <system_error>
 #include <vector>
 
+#include "support/loopback.hpp"
 #include "support/process_resources.hpp"
-#include "tandem/detail/runtime/runtime_core.hpp"
+#include "support/runtimes.hpp"
+#include "support/sync_waiting.hpp"
 #include "tandem/errors.hpp"
 #include "tandem/net/tcp_stream.hpp"
 #include "tandem/runtime.hpp"
@@ -44,34 +46,14 @@ using tandem::task;
 using tandem::net::socket_address;
 using tandem::net::tcp_listener;
 using tandem::net::tcp_stream;
+using test_support::connect_to;
 using test_support::open_descriptor_count;
+using test_support::registered_sockets;
 
 // Bounds every wait that only a broken reactor would make long.
 constexpr auto generous = 30s;
 
-tandem::runtime make_runtime(bool current_thread, std::size_t workers = 2) {
-  tandem::runtime::builder builder;
-  if (current_thread) {
-    builder.runtime_flavor(tandem::runtime::flavor::current_thread);
-  } else {
-    builder.worker_threads(workers);
-  }
-  return builder.build();
-}
-
-class tcp_listener_test : public ::testing::TestWithParam<bool> {
- protected:
-  tandem::runtime runtime_ = make_runtime(GetParam());
-};
-
-// Sockets registered with the calling task's runtime's reactor.
-std::size_t registered_sockets() {
-  return tandem::detail::io_driver_of(*tandem::detail::current_runtime_core())->registered();
-}
-
-task<tcp_stream> connect_to(const tcp_listener& listener) {
-  co_return co_await tcp_stream::connect(socket_address::loopback(listener.local_addr().port()));
-}
+class tcp_listener_test : public test_support::flavored_test {};
 
 // A plain blocking loopback client socket (not registered with any runtime).
 int raw_connect(std::uint16_t port, bool non_blocking) {
@@ -180,18 +162,8 @@ TEST_P(tcp_listener_test, aborting_tasks_blocked_in_accept_and_read_closes_their
 
       reader.abort();
       acceptor.abort();
-      bool reader_cancelled = false;
-      try {
-        (void)co_await tandem::timeout(generous, std::move(reader));
-      } catch (const tandem::task_cancelled&) {
-        reader_cancelled = true;
-      }
-      bool acceptor_cancelled = false;
-      try {
-        co_await tandem::timeout(generous, std::move(acceptor));
-      } catch (const tandem::task_cancelled&) {
-        acceptor_cancelled = true;
-      }
+      const bool reader_cancelled = co_await test_support::join_or_cancelled(std::move(reader), generous);
+      const bool acceptor_cancelled = co_await test_support::join_or_cancelled(std::move(acceptor), generous);
       EXPECT_TRUE(reader_cancelled);
       EXPECT_TRUE(acceptor_cancelled);
       // The accepted stream (in the reader) and the acceptor's listener are closed; the
@@ -332,11 +304,7 @@ TEST_P(tcp_listener_test, running_out_of_descriptors_makes_accept_back_off_witho
     result.accepted_total = state.accepted_total.load();
     result.unexpected_error = state.unexpected_error.load();
     // The loop refers to `listener` and `state`: it must be over before they go.
-    loop.abort();
-    try {
-      co_await tandem::timeout(generous, std::move(loop));
-    } catch (const tandem::task_cancelled&) {
-    }
+    co_await test_support::abort_and_join(std::move(loop), generous);
     close_clients();
     if (failure) std::rethrow_exception(failure);
     co_return result;
@@ -526,10 +494,7 @@ TEST_P(tcp_listener_test, ten_thousand_idle_connections_use_bounded_memory) {
     // Every task refers to `state`: all must be over before it goes.
     for (auto& handle : tasks) {
       if (failure) handle.abort();
-      try {
-        co_await tandem::timeout(generous, std::move(handle));
-      } catch (const tandem::task_cancelled&) {
-      }
+      co_await test_support::join_or_cancelled(std::move(handle), generous);
     }
     if (failure) std::rethrow_exception(failure);
     result.nonzero_reads = state.nonzero_reads.load();
@@ -563,7 +528,6 @@ TEST_P(tcp_listener_test, ten_thousand_idle_connections_use_bounded_memory) {
   EXPECT_EQ(result.descriptors_after, result.descriptors_before);
 }
 
-INSTANTIATE_TEST_SUITE_P(flavors, tcp_listener_test, ::testing::Values(false, true),
-                         [](const auto& info) { return info.param ? "current_thread" : "multi_thread"; });
+INSTANTIATE_TEST_SUITE_P(flavors, tcp_listener_test, test_support::io_flavors(), test_support::flavor_name);
 
 }  // namespace

@@ -17,7 +17,10 @@
 #include <system_error>
 #include <vector>
 
+#include "support/loopback.hpp"
 #include "support/process_resources.hpp"
+#include "support/runtimes.hpp"
+#include "support/sync_waiting.hpp"
 #include "tandem/combine.hpp"
 #include "tandem/errors.hpp"
 #include "tandem/net/tcp_listener.hpp"
@@ -36,49 +39,25 @@ using tandem::net::tcp_listener;
 using tandem::net::tcp_read_half;
 using tandem::net::tcp_stream;
 using tandem::net::tcp_write_half;
+using test_support::connect_to;
 
 // Bounds every wait that only a broken reactor would make long: the test fails with
 // tandem::timed_out instead of hanging.
 constexpr auto generous = 30s;
 
-tandem::runtime make_runtime(bool current_thread, std::size_t workers = 2) {
-  tandem::runtime::builder builder;
-  if (current_thread) {
-    builder.runtime_flavor(tandem::runtime::flavor::current_thread);
-  } else {
-    builder.worker_threads(workers);
-  }
-  return builder.build();
-}
-
-class tcp_stream_test : public ::testing::TestWithParam<bool> {
- protected:
-  tandem::runtime runtime_ = make_runtime(GetParam());
-};
+class tcp_stream_test : public test_support::flavored_test {};
 
 task<void> echo_once(tcp_listener& listener) {
   tcp_stream peer = co_await listener.accept();
-  std::array<char, 1024> buffer;
-  for (;;) {
-    const std::size_t n = co_await peer.read(buffer);
-    if (n == 0) co_return;
-    co_await peer.write_all(std::string_view(buffer.data(), n));
-  }
+  co_await test_support::echo_until_end(peer);
 }
 
 TEST_P(tcp_stream_test, round_trips_many_messages) {
   const std::string result = runtime_.block_on([]() -> task<std::string> {
     auto listener = tcp_listener::bind(socket_address::loopback(0));
     auto server = tandem::spawn(echo_once(listener));
-    tcp_stream client = co_await tcp_stream::connect(socket_address::loopback(listener.local_addr().port()));
-    std::string all;
-    for (int i = 0; i < 1000; ++i) {
-      const std::string message = "message " + std::to_string(i) + ";";
-      co_await client.write_all(message);
-      std::string reply(message.size(), '\0');
-      co_await client.read_exact(std::span<char>(reply));
-      all += reply;
-    }
+    tcp_stream client = co_await connect_to(listener);
+    const std::string all = co_await test_support::round_trip_messages(client, 1000);
     client.shutdown();
     co_await server;
     co_return all.substr(0, 20);
@@ -112,10 +91,6 @@ std::vector<std::byte> pattern(std::size_t size) {
   std::vector<std::byte> bytes(size);
   for (std::size_t i = 0; i < size; ++i) bytes[i] = pattern_byte(i);
   return bytes;
-}
-
-task<tcp_stream> connect_to(const tcp_listener& listener) {
-  co_return co_await tcp_stream::connect(socket_address::loopback(listener.local_addr().port()));
 }
 
 // A peer that resets the connection (SO_LINGER {1, 0}: close sends RST) while we write a
@@ -346,11 +321,7 @@ TEST_P(tcp_stream_test, a_client_that_never_reads_does_not_block_other_clients) 
 
     fast.shutdown();
     co_await tandem::timeout(generous, std::move(fast_server));
-    slow_writer.abort();
-    try {
-      co_await slow_writer;
-    } catch (const tandem::task_cancelled&) {
-    }
+    co_await test_support::abort_and_join(std::move(slow_writer), generous);
     // Unread data in the slow client's queue: closing it resets the connection, and its
     // server task's write_all fails and ends the task.
     { tcp_stream closing = std::move(slow); }
@@ -378,21 +349,10 @@ TEST_P(tcp_stream_test, a_read_that_times_out_leaves_the_stream_usable) {
     }(listener, speak));
     tcp_stream client = co_await connect_to(listener);
     std::array<char, 16> buffer;
-    bool timed_out = false;
-    try {
-      co_await tandem::timeout(50ms, client.read(buffer));
-    } catch (const tandem::timed_out&) {
-      timed_out = true;
-    }
-    EXPECT_TRUE(timed_out) << "a read on a silent peer finished";
+    EXPECT_FALSE(co_await test_support::completes_within(50ms, client.read(buffer)))
+        << "a read on a silent peer finished";
     // And once more: a second timed-out read must not have broken the registration.
-    timed_out = false;
-    try {
-      co_await tandem::timeout(10ms, client.read(buffer));
-    } catch (const tandem::timed_out&) {
-      timed_out = true;
-    }
-    EXPECT_TRUE(timed_out);
+    EXPECT_FALSE(co_await test_support::completes_within(10ms, client.read(buffer)));
     speak.notify_one();
     std::array<char, 4> late;
     co_await tandem::timeout(generous, client.read_exact(late));
@@ -517,8 +477,7 @@ TEST_P(tcp_stream_test, a_connect_bounded_by_timeout_times_out_and_leaks_nothing
   EXPECT_EQ(test_support::open_descriptor_count(), descriptors_before);
 }
 
-INSTANTIATE_TEST_SUITE_P(flavors, tcp_stream_test, ::testing::Values(false, true),
-                         [](const auto& info) { return info.param ? "current_thread" : "multi_thread"; });
+INSTANTIATE_TEST_SUITE_P(flavors, tcp_stream_test, test_support::io_flavors(), test_support::flavor_name);
 
 // Sockets register with the calling task's runtime: outside one, creating them throws
 // std::logic_error, and the descriptor handed over is closed rather than leaked.

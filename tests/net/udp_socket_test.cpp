@@ -3,7 +3,6 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
-#include <filesystem>
 #include <memory>
 #include <set>
 #include <stdexcept>
@@ -18,11 +17,13 @@
 #include <unistd.h>
 
 #include "tandem/combine.hpp"
-#include "tandem/errors.hpp"
 #include "tandem/runtime.hpp"
 #include "tandem/spawn.hpp"
 #include "tandem/time/sleep.hpp"
-#include "tandem/time/timeout.hpp"
+
+#include "support/process_resources.hpp"
+#include "support/runtimes.hpp"
+#include "support/sync_waiting.hpp"
 
 namespace {
 
@@ -32,21 +33,7 @@ using tandem::net::received_datagram;
 using tandem::net::socket_address;
 using tandem::net::udp_socket;
 
-tandem::runtime make_runtime(bool current_thread, std::size_t workers = 2) {
-  tandem::runtime::builder builder;
-  if (current_thread) {
-    builder.runtime_flavor(tandem::runtime::flavor::current_thread);
-  } else {
-    builder.worker_threads(workers);
-  }
-  return builder.build();
-}
-
-std::size_t open_descriptors() {
-  std::size_t count = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++count;
-  return count;
-}
+using test_support::open_descriptor_count;
 
 bool ipv6_loopback_available() {
   const int fd = ::socket(AF_INET6, SOCK_DGRAM, 0);
@@ -67,14 +54,7 @@ task<std::string> receive_one(std::shared_ptr<udp_socket> socket) {
   co_return std::string(buffer.data(), got.size);
 }
 
-class udp_socket_test : public ::testing::TestWithParam<bool> {
- protected:
-  // Every test body is bounded: a receive that waits for an event which never comes
-  // fails the test instead of hanging it.
-  void run(task<void> body) { runtime_.block_on(tandem::timeout(10s, std::move(body))); }
-
-  tandem::runtime runtime_ = make_runtime(GetParam());
-};
+class udp_socket_test : public test_support::flavored_test {};
 
 TEST_P(udp_socket_test, send_to_and_recv_from_round_trip_with_the_sender) {
   run([]() -> task<void> {
@@ -222,7 +202,7 @@ TEST_P(udp_socket_test, a_short_datagram_does_not_hide_the_next_one) {
 
 TEST_P(udp_socket_test, a_receive_that_loses_a_select_leaves_the_socket_usable) {
   run([]() -> task<void> {
-    const std::size_t descriptors_before = open_descriptors();
+    const std::size_t descriptors_before = open_descriptor_count();
     {
       auto socket = udp_socket::bind(socket_address::loopback(0));
       std::array<char, 32> buffer{};
@@ -236,32 +216,25 @@ TEST_P(udp_socket_test, a_receive_that_loses_a_select_leaves_the_socket_usable) 
       EXPECT_EQ(std::string_view(buffer.data(), got.size), "after");
       EXPECT_EQ(got.from, sender.local_addr());
     }
-    EXPECT_EQ(open_descriptors(), descriptors_before);
+    EXPECT_EQ(open_descriptor_count(), descriptors_before);
   }());
 }
 
 TEST_P(udp_socket_test, an_aborted_receiver_takes_nothing_and_leaks_nothing) {
   run([]() -> task<void> {
-    const std::size_t descriptors_before = open_descriptors();
+    const std::size_t descriptors_before = open_descriptor_count();
     {
       auto socket = std::make_shared<udp_socket>(udp_socket::bind(socket_address::loopback(0)));
       auto waiting = tandem::spawn(receive_one(socket));
       co_await tandem::yield_now();
-      waiting.abort();
-      bool cancelled = false;
-      try {
-        co_await waiting;
-      } catch (const tandem::task_cancelled&) {
-        cancelled = true;
-      }
-      EXPECT_TRUE(cancelled);
+      EXPECT_TRUE(co_await test_support::abort_and_join(std::move(waiting)));
 
       auto sender = udp_socket::bind(socket_address::loopback(0));
       co_await sender.send_to("kept", socket->local_addr());
       const std::string received = co_await receive_one(socket);
       EXPECT_EQ(received, "kept");
     }
-    EXPECT_EQ(open_descriptors(), descriptors_before);
+    EXPECT_EQ(open_descriptor_count(), descriptors_before);
   }());
 }
 
@@ -347,9 +320,7 @@ TEST_P(udp_socket_test, a_moved_from_socket_refuses_operations) {
   }());
 }
 
-INSTANTIATE_TEST_SUITE_P(flavors, udp_socket_test, ::testing::Values(false, true), [](const auto& info) {
-  return info.param ? "current_thread" : "multi_thread";
-});
+INSTANTIATE_TEST_SUITE_P(flavors, udp_socket_test, test_support::io_flavors(), test_support::flavor_name);
 
 TEST(udp_socket_outside_a_runtime, bind_throws_logic_error) {
   EXPECT_THROW(udp_socket::bind(socket_address::loopback(0)), std::logic_error);

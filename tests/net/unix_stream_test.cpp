@@ -13,12 +13,15 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include "tandem/net/unix_listener.hpp"
 #include "tandem/runtime.hpp"
 #include "tandem/spawn.hpp"
-#include "tandem/time/timeout.hpp"
+
+#include "support/loopback.hpp"
+#include "support/process_resources.hpp"
+#include "support/runtimes.hpp"
+#include "support/temporary_directory.hpp"
 
 namespace {
 
@@ -27,65 +30,20 @@ using tandem::task;
 using tandem::net::unix_listener;
 using tandem::net::unix_stream;
 
-tandem::runtime make_runtime(bool current_thread, std::size_t workers = 2) {
-  tandem::runtime::builder builder;
-  if (current_thread) {
-    builder.runtime_flavor(tandem::runtime::flavor::current_thread);
-  } else {
-    builder.worker_threads(workers);
-  }
-  return builder.build();
-}
-
-std::size_t open_descriptors() {
-  std::size_t count = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++count;
-  return count;
-}
-
-// A fresh directory for socket files, removed with everything in it.
-class temporary_directory {
- public:
-  temporary_directory() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "tandem-unix-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr)
-      throw std::system_error(errno, std::generic_category(), "mkdtemp");
-    path_ = pattern;
-  }
-  ~temporary_directory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  temporary_directory(const temporary_directory&) = delete;
-  temporary_directory& operator=(const temporary_directory&) = delete;
-
-  std::filesystem::path operator/(std::string_view name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
+using test_support::open_descriptor_count;
+using test_support::temporary_directory;
 
 // Echoes one connection until its peer ends it.
 task<void> echo_once(std::shared_ptr<unix_listener> listener) {
   unix_stream peer = co_await listener->accept();
   EXPECT_EQ(peer.local_path(), listener->local_path());
   EXPECT_EQ(peer.peer_path(), "");
-  std::array<char, 1024> buffer;
-  for (;;) {
-    const std::size_t n = co_await peer.read(buffer);
-    if (n == 0) co_return;
-    co_await peer.write_all(std::string_view(buffer.data(), n));
-  }
+  co_await test_support::echo_until_end(peer);
 }
 
-class unix_stream_test : public ::testing::TestWithParam<bool> {
+class unix_stream_test : public test_support::flavored_test {
  protected:
-  // Every test body is bounded: an operation that waits for an event which never comes
-  // fails the test instead of hanging it.
-  void run(task<void> body) { runtime_.block_on(tandem::timeout(10s, std::move(body))); }
-
-  temporary_directory directory_;
-  tandem::runtime runtime_ = make_runtime(GetParam());
+  temporary_directory directory_{"tandem-unix"};
 };
 
 TEST_P(unix_stream_test, echoes_through_a_listener) {
@@ -97,14 +55,7 @@ TEST_P(unix_stream_test, echoes_through_a_listener) {
     unix_stream client = co_await unix_stream::connect(path);
     EXPECT_EQ(client.peer_path(), path.string());
     EXPECT_EQ(client.local_path(), "");
-    std::string all;
-    for (int i = 0; i < 200; ++i) {
-      const std::string message = "message " + std::to_string(i) + ";";
-      co_await client.write_all(message);
-      std::string reply(message.size(), '\0');
-      co_await client.read_exact(std::span<char>(reply));
-      all += reply;
-    }
+    const std::string all = co_await test_support::round_trip_messages(client, 200);
     client.shutdown();
     co_await server;
     EXPECT_EQ(all.substr(0, 20), "message 0;message 1;");
@@ -202,7 +153,7 @@ TEST_P(unix_stream_test, split_halves_work_from_two_tasks) {
 
 TEST_P(unix_stream_test, connecting_to_a_missing_path_names_it_and_leaks_nothing) {
   run([](std::filesystem::path path) -> task<void> {
-    const std::size_t descriptors_before = open_descriptors();
+    const std::size_t descriptors_before = open_descriptor_count();
     try {
       co_await unix_stream::connect(path);
       ADD_FAILURE() << "connected to a missing path";
@@ -212,7 +163,7 @@ TEST_P(unix_stream_test, connecting_to_a_missing_path_names_it_and_leaks_nothing
           << error.what();
       EXPECT_NE(std::string(error.what()).find(path.string()), std::string::npos) << error.what();
     }
-    EXPECT_EQ(open_descriptors(), descriptors_before);
+    EXPECT_EQ(open_descriptor_count(), descriptors_before);
   }(directory_ / "missing.sock"));
 }
 
@@ -301,12 +252,10 @@ TEST_P(unix_stream_test, connect_waits_out_a_full_backlog_then_gives_up) {
   }(directory_ / "busy.sock"));
 }
 
-INSTANTIATE_TEST_SUITE_P(flavors, unix_stream_test, ::testing::Values(false, true), [](const auto& info) {
-  return info.param ? "current_thread" : "multi_thread";
-});
+INSTANTIATE_TEST_SUITE_P(flavors, unix_stream_test, test_support::io_flavors(), test_support::flavor_name);
 
 TEST(unix_stream_outside_a_runtime, sockets_need_a_runtime) {
-  temporary_directory directory;
+  temporary_directory directory("tandem-unix");
   EXPECT_THROW(unix_stream::pair(), std::logic_error);
   EXPECT_THROW(unix_listener::bind(directory / "outside.sock"), std::logic_error);
 }

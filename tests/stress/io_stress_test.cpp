@@ -19,7 +19,6 @@
 #include <cstdio>
 #include <exception>
 #include <mutex>
-#include <ostream>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -36,10 +35,12 @@
 #include <tandem/time/sleep.hpp>
 #include <tandem/time/timeout.hpp>
 
+#include "support/loopback.hpp"
 #include "support/process_resources.hpp"
 #include "support/random.hpp"
+#include "support/runtimes.hpp"
 #include "support/sanitizers.hpp"
-#include "tandem/detail/runtime/runtime_core.hpp"
+#include "support/sync_waiting.hpp"
 
 namespace {
 
@@ -49,7 +50,10 @@ using tandem::task;
 using tandem::net::socket_address;
 using tandem::net::tcp_listener;
 using tandem::net::tcp_stream;
+using test_support::registered_sockets;
+using test_support::runtime_flavor;
 using test_support::splitmix64;
+using flavor = tandem::runtime::flavor;
 
 constexpr auto generous = 60s;
 constexpr std::size_t connections_per_wave = 32;
@@ -59,25 +63,7 @@ constexpr auto time_budget = 700ms;
 constexpr auto time_budget = 500ms;
 #endif
 
-struct flavor {
-  bool current_thread;
-  const char* name;
-};
-
-void PrintTo(const flavor& f, std::ostream* out) {
-  *out << f.name;
-}
-
-class io_stress : public ::testing::TestWithParam<flavor> {
- protected:
-  tandem::runtime runtime_ = GetParam().current_thread
-                                 ? tandem::runtime::builder().runtime_flavor(tandem::runtime::flavor::current_thread).build()
-                                 : tandem::runtime::builder().worker_threads(4).build();
-};
-
-std::size_t registered_sockets() {
-  return tandem::detail::io_driver_of(*tandem::detail::current_runtime_core())->registered();
-}
+class io_stress : public test_support::flavored_test {};
 
 std::byte stream_byte(std::uint64_t connection, std::uint64_t index) {
   return static_cast<std::byte>(splitmix64(connection, index / 8) >> (8 * (index % 8)));
@@ -182,10 +168,7 @@ task<client_report> echo_client(std::uint16_t port, std::uint64_t id) {
       }
       // The writer uses `bytes` (in this frame): it must be over before we leave.
       if (failure || report.corrupted) writing.abort();
-      try {
-        co_await writing;
-      } catch (const tandem::task_cancelled&) {
-      }
+      co_await test_support::join_or_cancelled(std::move(writing), generous);
       if (failure) std::rethrow_exception(failure);
     } else {
       std::size_t at = 0;
@@ -206,14 +189,9 @@ task<client_report> echo_client(std::uint16_t port, std::uint64_t id) {
 }
 
 task<void> echo_handler(tcp_stream stream) {
-  std::array<std::byte, 4096> buffer;
   try {
     stream.set_nodelay(true);
-    for (;;) {
-      const std::size_t n = co_await stream.read(buffer);
-      if (n == 0) co_return;
-      co_await stream.write_all(std::span(buffer.data(), n));
-    }
+    co_await test_support::echo_until_end(stream);
   } catch (const std::system_error&) {
     // The client went away (aborted): this connection ends.
   }
@@ -241,11 +219,7 @@ task<void> accept_loop(const tcp_listener& listener, server_state& state) {
     if (fate_of(id) == fate::server_abort) {
       state.tasks.push_back(tandem::spawn([](join_handle<void> victim, std::uint64_t id) -> task<void> {
         co_await tandem::sleep(std::chrono::microseconds(splitmix64(id, 99) % 3000));
-        victim.abort();
-        try {
-          co_await victim;
-        } catch (const tandem::task_cancelled&) {
-        }
+        co_await test_support::abort_and_join(std::move(victim), generous);
       }(std::move(handler), id)));
     } else {
       state.tasks.push_back(std::move(handler));
@@ -336,11 +310,7 @@ TEST_P(io_stress, echo_connections_survive_aborts_on_both_sides) {
         failure = std::current_exception();
       }
       // The accept loop refers to `listener` and `server`: it must be over before they go.
-      acceptor.abort();
-      try {
-        co_await tandem::timeout(generous, std::move(acceptor));
-      } catch (const tandem::task_cancelled&) {
-      }
+      co_await test_support::abort_and_join(std::move(acceptor), generous);
       // Every client is gone, so every handler ends (its read sees the end or an error).
       std::vector<join_handle<void>> tasks;
       {
@@ -349,10 +319,7 @@ TEST_P(io_stress, echo_connections_survive_aborts_on_both_sides) {
       }
       for (auto& handler : tasks) {
         if (failure) handler.abort();  // clients may still be connected: do not wait for them
-        try {
-          co_await tandem::timeout(generous, std::move(handler));
-        } catch (const tandem::task_cancelled&) {
-        }
+        co_await test_support::join_or_cancelled(std::move(handler), generous);
       }
       if (failure) std::rethrow_exception(failure);
     }
@@ -383,18 +350,6 @@ struct race_totals {
   std::size_t bad_reads = 0;
 };
 
-struct pair_of_streams {
-  tcp_stream client;
-  tcp_stream server;
-};
-
-task<pair_of_streams> connected_pair(const tcp_listener& listener) {
-  pair_of_streams pair;
-  pair.client = co_await tcp_stream::connect(socket_address::loopback(listener.local_addr().port()));
-  pair.server = co_await listener.accept();
-  co_return pair;
-}
-
 // One racer: repeatedly makes a pair, then races something against an abort or a timeout.
 // Pairs come from one listener per racer (accept order is then the connect order).
 task<race_totals> racer(std::uint64_t seed, std::chrono::steady_clock::time_point deadline) {
@@ -403,7 +358,7 @@ task<race_totals> racer(std::uint64_t seed, std::chrono::steady_clock::time_poin
   for (std::uint64_t iteration = 0; iteration < 3 || std::chrono::steady_clock::now() < deadline; ++iteration) {
     ++totals.iterations;
     const std::uint64_t r = splitmix64(seed, iteration);
-    pair_of_streams pair = co_await connected_pair(listener);
+    test_support::tcp_pair pair = co_await test_support::connect_pair(listener);
     switch (iteration % 3) {
       case 0: {
         // A byte arrives for a reader (its wake may be in flight) while it is aborted.
@@ -440,12 +395,8 @@ task<race_totals> racer(std::uint64_t seed, std::chrono::steady_clock::time_poin
         // Some bytes have been sent by the time the first read returns (it waits for them).
         (void)co_await tandem::timeout(generous, pair.client.read(sink));
         if ((r & 1) != 0) (void)co_await tandem::timeout(generous, pair.client.read(sink));
-        writer.abort();
-        try {
-          co_await tandem::timeout(generous, std::move(writer));
-        } catch (const tandem::task_cancelled&) {
-          ++totals.writers_cancelled;
-        }
+        const bool cancelled = co_await test_support::abort_and_join(std::move(writer), generous);
+        if (cancelled) ++totals.writers_cancelled;
         break;
       }
       case 2: {
@@ -528,7 +479,8 @@ TEST_P(io_stress, wakes_in_flight_race_aborts_and_timeouts) {
 }
 
 INSTANTIATE_TEST_SUITE_P(flavors, io_stress,
-                         ::testing::Values(flavor{false, "multi_thread_4"}, flavor{true, "current_thread"}),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         ::testing::Values(runtime_flavor{flavor::multi_thread, 4, "multi_thread_4"},
+                                           runtime_flavor{flavor::current_thread, 1, "current_thread"}),
+                         test_support::flavor_name);
 
 }  // namespace

@@ -1,6 +1,7 @@
-// Helpers shared by the tests of the sync primitives and channels (tests/sync/): seeing
-// that an operation has queued, recording completion order, and waits that are bounded
-// in time, so a broken primitive fails a test instead of hanging it.
+// Helpers shared by the tests of the sync primitives and channels (tests/sync/) and of
+// other awaitables (signals, sockets): seeing that an operation has queued, recording
+// completion order, and waits that are bounded in time, so a broken primitive fails a
+// test instead of hanging it.
 #pragma once
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include <tandem/errors.hpp>
 #include <tandem/spawn.hpp>
 #include <tandem/task.hpp>
 #include <tandem/time/sleep.hpp>
@@ -83,6 +85,41 @@ inline tandem::task<> settle() {
 template <class T>
 tandem::task<T> bounded(tandem::join_handle<T> handle) {
   co_return co_await tandem::timeout(std::chrono::seconds(5), std::move(handle));
+}
+
+// Whether awaiting `operation` throws an E (any other exception passes through).
+template <class E, class A>
+tandem::task<bool> throws(A operation) {
+  try {
+    co_await std::move(operation);
+  } catch (const E&) {
+    co_return true;
+  }
+  co_return false;
+}
+
+// Whether `operation` finishes within `limit`.
+template <class A>
+tandem::task<bool> completes_within(std::chrono::milliseconds limit, A operation) {
+  const bool timed_out = co_await throws<tandem::timed_out>(tandem::timeout(limit, std::move(operation)));
+  co_return !timed_out;
+}
+
+// Joins a task that may have been aborted (for at most `limit`), dropping its result: true
+// when it was cancelled, false when it finished first.
+template <class T>
+tandem::task<bool> join_or_cancelled(tandem::join_handle<T> handle,
+                                     std::chrono::milliseconds limit = std::chrono::milliseconds(5000)) {
+  co_return co_await throws<tandem::task_cancelled>(tandem::timeout(limit, std::move(handle)));
+}
+
+// Aborts a task and joins it (for at most `limit`): true when the abort stopped it before
+// it finished.
+template <class T>
+tandem::task<bool> abort_and_join(tandem::join_handle<T> handle,
+                                  std::chrono::milliseconds limit = std::chrono::milliseconds(5000)) {
+  handle.abort();
+  co_return co_await join_or_cancelled(std::move(handle), limit);
 }
 
 // Runs f on a thread of its own; false if it has not returned within `limit` (the thread

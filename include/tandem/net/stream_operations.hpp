@@ -56,19 +56,19 @@ namespace tandem::detail {
 // The four operations on any stream socket's handle.
 struct stream_io {
   static net::read_operation read(const socket_handle& handle, std::span<std::byte> buffer, const char* what) {
-    return {handle.registration(what), stream_read{what, buffer}};
+    return {handle.registration(what), stream_read{{what, buffer}}};
   }
   static net::read_exact_operation read_exact(const socket_handle& handle, std::span<std::byte> buffer,
                                               const char* what) {
-    return {handle.registration(what), stream_read_exact{what, buffer}};
+    return {handle.registration(what), stream_read_exact{{what, buffer}}};
   }
   static net::write_operation write(const socket_handle& handle, std::span<const std::byte> buffer,
                                     const char* what) {
-    return {handle.registration(what), stream_write{what, buffer}};
+    return {handle.registration(what), stream_write{{what, buffer}}};
   }
   static net::write_all_operation write_all(const socket_handle& handle, std::span<const std::byte> buffer,
                                             const char* what) {
-    return {handle.registration(what), stream_write_all{what, buffer}};
+    return {handle.registration(what), stream_write_all{{what, buffer}}};
   }
 };
 

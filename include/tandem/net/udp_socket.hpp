@@ -84,14 +84,14 @@ class udp_socket {
 
   send_to_operation send_to(std::span<const std::byte> datagram, const socket_address& destination) const {
     constexpr const char* what = "tandem::net::udp_socket::send_to";
-    return {handle_.registration(what), detail::datagram_send_to{what, datagram, destination}};
+    return {handle_.registration(what), detail::datagram_send_to{{what, datagram}, destination}};
   }
   send_to_operation send_to(std::string_view datagram, const socket_address& destination) const {
     return send_to(detail::as_bytes(datagram), destination);
   }
   recv_from_operation recv_from(std::span<std::byte> buffer) const {
     constexpr const char* what = "tandem::net::udp_socket::recv_from";
-    return {handle_.registration(what), detail::datagram_receive_from{what, buffer}};
+    return {handle_.registration(what), detail::datagram_receive_from{{what, buffer}}};
   }
   recv_from_operation recv_from(std::span<char> buffer) const {
     return recv_from(std::as_writable_bytes(buffer));
@@ -103,12 +103,12 @@ class udp_socket {
   // Connected sockets only (otherwise std::system_error, EDESTADDRREQ or ENOTCONN).
   send_operation send(std::span<const std::byte> datagram) const {
     constexpr const char* what = "tandem::net::udp_socket::send";
-    return {handle_.registration(what), detail::datagram_send{what, datagram}};
+    return {handle_.registration(what), detail::datagram_send{{what, datagram}}};
   }
   send_operation send(std::string_view datagram) const { return send(detail::as_bytes(datagram)); }
   recv_operation recv(std::span<std::byte> buffer) const {
     constexpr const char* what = "tandem::net::udp_socket::recv";
-    return {handle_.registration(what), detail::datagram_receive{what, buffer}};
+    return {handle_.registration(what), detail::datagram_receive{{what, buffer}}};
   }
   recv_operation recv(std::span<char> buffer) const { return recv(std::as_writable_bytes(buffer)); }
 

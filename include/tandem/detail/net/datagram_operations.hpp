@@ -6,8 +6,7 @@
 // shorter than the buffer says nothing about whether more are queued, so the direction
 // stays ready until a receive actually finds the queue empty (EAGAIN).
 //
-// The operations hold only spans, integers and addresses (trivially copyable), so an
-// awaiter may be moved before it is awaited without anything pointing into itself.
+// Like transfer_state, the operations add only addresses (trivially copyable).
 #pragma once
 
 #include <cstddef>
@@ -16,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "tandem/detail/io/io_awaiter.hpp"
+#include "tandem/detail/io/transfer_state.hpp"
 #include "tandem/net/socket_address.hpp"
 
 namespace tandem::net {
@@ -36,28 +36,19 @@ namespace tandem::detail {
 [[noreturn]] void throw_datagram_error(int error, const char* operation, int fd);
 
 // Sends one datagram to `destination`.
-struct datagram_send_to {
+struct datagram_send_to : transfer_state<const std::byte> {
   static constexpr io_direction direction = io_direction::write;
   static constexpr const char* name = "tandem::net send_to";
-  const char* what;
-  std::span<const std::byte> buffer;
   net::socket_address destination;
-  std::size_t transferred = 0;
-  int error = 0;
 
   io_progress attempt(int socket) noexcept;
   std::size_t result() const;
 };
 
 // Sends one datagram to the connected peer.
-struct datagram_send {
+struct datagram_send : transfer_state<const std::byte> {
   static constexpr io_direction direction = io_direction::write;
   static constexpr const char* name = "tandem::net send";
-  const char* what;
-  std::span<const std::byte> buffer;
-  std::size_t transferred = 0;
-  int fd = -1;
-  int error = 0;
 
   io_progress attempt(int socket) noexcept;
   std::size_t result() const {
@@ -67,30 +58,20 @@ struct datagram_send {
 };
 
 // Receives one datagram and its sender.
-struct datagram_receive_from {
+struct datagram_receive_from : transfer_state<std::byte> {
   static constexpr io_direction direction = io_direction::read;
   static constexpr const char* name = "tandem::net recv_from";
-  const char* what;
-  std::span<std::byte> buffer;
-  std::size_t transferred = 0;
   sockaddr_storage sender{};
   socklen_t sender_length = 0;
-  int fd = -1;
-  int error = 0;
 
   io_progress attempt(int socket) noexcept;
   net::received_datagram result() const;
 };
 
 // Receives one datagram from the connected peer.
-struct datagram_receive {
+struct datagram_receive : transfer_state<std::byte> {
   static constexpr io_direction direction = io_direction::read;
   static constexpr const char* name = "tandem::net recv";
-  const char* what;
-  std::span<std::byte> buffer;
-  std::size_t transferred = 0;
-  int fd = -1;
-  int error = 0;
 
   io_progress attempt(int socket) noexcept;
   std::size_t result() const {

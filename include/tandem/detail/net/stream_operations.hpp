@@ -10,6 +10,7 @@
 #include <string>
 
 #include "tandem/detail/io/io_awaiter.hpp"
+#include "tandem/detail/io/transfer_state.hpp"
 #include "tandem/net/socket_address.hpp"
 
 namespace tandem::detail {
@@ -18,14 +19,9 @@ namespace tandem::detail {
 // it has one ("tandem::net::tcp_stream::read from 127.0.0.1:4000").
 [[noreturn]] void throw_socket_error(int error, const char* operation, int fd);
 
-struct stream_read {
+struct stream_read : transfer_state<std::byte> {
   static constexpr io_direction direction = io_direction::read;
   static constexpr const char* name = "tandem::net read";
-  const char* what;
-  std::span<std::byte> buffer;
-  std::size_t transferred = 0;
-  int fd = -1;
-  int error = 0;
 
   io_progress attempt(int socket) noexcept;
   std::size_t result() const {
@@ -35,27 +31,17 @@ struct stream_read {
 };
 
 // Reads until the buffer is full; the end of the stream before that is an error.
-struct stream_read_exact {
+struct stream_read_exact : transfer_state<std::byte> {
   static constexpr io_direction direction = io_direction::read;
   static constexpr const char* name = "tandem::net read_exact";
-  const char* what;
-  std::span<std::byte> buffer;
-  std::size_t transferred = 0;
-  int fd = -1;
-  int error = 0;
 
   io_progress attempt(int socket) noexcept;
   void result() const;
 };
 
-struct stream_write {
+struct stream_write : transfer_state<const std::byte> {
   static constexpr io_direction direction = io_direction::write;
   static constexpr const char* name = "tandem::net write";
-  const char* what;
-  std::span<const std::byte> buffer;
-  std::size_t transferred = 0;
-  int fd = -1;
-  int error = 0;
 
   io_progress attempt(int socket) noexcept;
   std::size_t result() const {
@@ -65,14 +51,9 @@ struct stream_write {
 };
 
 // Writes the whole buffer (several sends when the socket's buffer fills).
-struct stream_write_all {
+struct stream_write_all : transfer_state<const std::byte> {
   static constexpr io_direction direction = io_direction::write;
   static constexpr const char* name = "tandem::net write_all";
-  const char* what;
-  std::span<const std::byte> buffer;
-  std::size_t transferred = 0;
-  int fd = -1;
-  int error = 0;
 
   io_progress attempt(int socket) noexcept;
   void result() const {
