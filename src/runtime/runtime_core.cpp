@@ -163,6 +163,7 @@ class runtime_core final : public task_scheduler, public std::enable_shared_from
   }
   void advance_paused_clock(std::chrono::nanoseconds by);
   const std::shared_ptr<io_driver>& io() const noexcept { return io_; }
+  void timer_filed(std::uint64_t tick) noexcept;
 
  private:
   struct worker {
@@ -195,6 +196,7 @@ class runtime_core final : public task_scheduler, public std::enable_shared_from
   std::size_t fire_due_timers(worker& w) noexcept;
   void fire_own_timers_if_due(worker& w) noexcept;
   bool any_timer_filed() const noexcept;
+  std::uint64_t earliest_timer() const noexcept;
   void jump_clock_to_next_timer() noexcept;
   void fire_every_wheel() noexcept;
   bool unpark_self(worker& w) noexcept;
@@ -227,6 +229,9 @@ class runtime_core final : public task_scheduler, public std::enable_shared_from
   std::vector<std::unique_ptr<worker>> workers_;
   std::shared_ptr<blocking_pool> blocking_;
   std::shared_ptr<io_driver> io_ = std::make_shared<io_driver>();
+  // The tick the worker waiting in the driver wakes at: no_timer while it is getting
+  // ready to wait (any timer filed then interrupts it), 0 when nobody waits there.
+  std::atomic<std::uint64_t> driver_wake_tick_{0};
   injection_list injection_;
   std::array<owned_shard, owned_shard_count> owned_;
   std::atomic<std::uint64_t> idle_{0};
@@ -522,8 +527,7 @@ bool runtime_core::any_timer_filed() const noexcept {
 }
 
 void runtime_core::jump_clock_to_next_timer() noexcept {
-  std::uint64_t next = worker_timers::no_timer;
-  for (const auto& w : workers_) next = std::min(next, w->timers.next_due());
+  const std::uint64_t next = earliest_timer();
   if (next == worker_timers::no_timer) return;
   clock_.advance_to(clock_.start_of_tick(next));
   fire_every_wheel();
@@ -568,6 +572,9 @@ void runtime_core::park(worker& w) {
   w.parked.store(1, std::memory_order_relaxed);
   // The driver goes to whoever parks first; it is given back when this park ends.
   const bool drives = io_->try_acquire();
+  // Before the heavy fence below: a timer filed from here on either sees this (and
+  // interrupts the wait) or is seen by the look at every wheel after the fence.
+  if (drives) driver_wake_tick_.store(worker_timers::no_timer, std::memory_order_relaxed);
   bool last_awake = false;
   {
     std::lock_guard guard(sleepers_mutex_);
@@ -582,6 +589,7 @@ void runtime_core::park(worker& w) {
     bool drives;
     ~driver_return() {
       if (!drives) return;
+      core.driver_wake_tick_.store(0, std::memory_order_relaxed);
       core.io_->release();
       core.hand_on_driver();
     }
@@ -613,9 +621,25 @@ void runtime_core::park(worker& w) {
     wait_until_unparked(w, std::chrono::steady_clock::now() + paused_clock_retry, waiting_on_time && !quiet);
     return;
   }
-  const std::uint64_t due = w.timers.next_due();
+  // The worker in the driver wakes for every wheel's timers, so a timer filed on a worker
+  // stuck in a long poll still fires on time; the others wake for their own.
+  const std::uint64_t due = drives ? earliest_timer() : w.timers.next_due();
+  if (drives) driver_wake_tick_.store(due, std::memory_order_relaxed);
   wait_until_unparked(w, clock_.start_of_tick(due == worker_timers::no_timer ? 0 : due),
                       due != worker_timers::no_timer);
+}
+
+std::uint64_t runtime_core::earliest_timer() const noexcept {
+  std::uint64_t earliest = worker_timers::no_timer;
+  for (const auto& other : workers_) earliest = std::min(earliest, other->timers.next_due());
+  return earliest;
+}
+
+void runtime_core::timer_filed(std::uint64_t tick) noexcept {
+  // Pairs with park's heavy fence (Dekker): either this load sees the parker's
+  // no_timer (or the deadline it settled on) or its look at the wheels sees our timer.
+  light_fence();
+  if (tick < driver_wake_tick_.load(std::memory_order_relaxed)) io_->interrupt();
 }
 
 void runtime_core::wait_until_unparked(worker& w, std::chrono::steady_clock::time_point deadline,
@@ -644,33 +668,28 @@ void runtime_core::sleep_until_unparked(worker& w, std::chrono::steady_clock::ti
   }
 }
 
-// The same, waiting in epoll: a notifier interrupts it through the driver's eventfd,
-// and sockets becoming ready end it too (their tasks are woken onto this worker, which
-// then runs them).
+// The same, waiting in epoll, once: it ends with sockets ready (their tasks are woken
+// onto this worker, which then runs them), with an interrupt (a notifier, or a timer filed
+// earlier than `deadline`: the idle loop then plans again), or at `deadline`.
 void runtime_core::drive_until_unparked(worker& w, std::chrono::steady_clock::time_point deadline,
                                         bool timed) noexcept {
-  // Acquire: pairs with the unparker's release.
-  while (w.parked.load(std::memory_order_acquire) == 1) {
-    int timeout_ms = -1;
-    if (timed) {
-      const auto left = deadline - std::chrono::steady_clock::now();
-      if (left <= std::chrono::steady_clock::duration::zero()) {
-        if (unpark_self(w)) return;
-        timed = false;
-        continue;
-      }
-      // Rounded up: waking before the timer is due would only wait again.
-      timeout_ms = static_cast<int>(
-          std::min<std::int64_t>(std::chrono::ceil<std::chrono::milliseconds>(left).count(), 1 << 30));
-    }
-    if (io_->wait(timeout_ms) > 0) {
-      // Off the sleeper list before waking tasks: their wakes then count this worker
-      // as awake and notify others only for what it cannot run itself.
-      if (!unpark_self(w)) wait_for_notifier(w);
-      io_->dispatch();
-      return;
-    }
+  // Unparked already: its interrupt may have been drained by a look at the driver
+  // (the paused clock's), so waiting now could sleep past it. Acquire: pairs with the
+  // unparker's release.
+  if (w.parked.load(std::memory_order_acquire) == 0) return;
+  int timeout_ms = -1;
+  if (timed) {
+    const auto left = std::max(deadline - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration::zero());
+    // Rounded up: waking before the timer is due would only wait again.
+    timeout_ms = static_cast<int>(
+        std::min<std::int64_t>(std::chrono::ceil<std::chrono::milliseconds>(left).count(), 1 << 30));
   }
+  const bool found = io_->wait(timeout_ms) > 0;
+  // Off the sleeper list before waking tasks: their wakes then count this worker as
+  // awake and notify others only for what it cannot run itself. Acquire: pairs with the
+  // unparker's release.
+  if (w.parked.load(std::memory_order_acquire) == 1 && !unpark_self(w)) wait_for_notifier(w);
+  if (found) io_->dispatch();
 }
 
 // A notifier took `w` off the sleeper list and is about to clear `parked`.
@@ -894,6 +913,10 @@ worker_timers& current_worker_timers(runtime_core& core) noexcept {
 
 std::size_t pending_timer_count(runtime_core& core) noexcept {
   return core.pending_timers();
+}
+
+void timer_filed(runtime_core& core, std::uint64_t tick) noexcept {
+  core.timer_filed(tick);
 }
 
 void advance_paused_clock(runtime_core& core, std::chrono::nanoseconds by) {

@@ -8,10 +8,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -27,6 +29,7 @@
 #include "tandem/runtime.hpp"
 #include "tandem/spawn.hpp"
 #include "tandem/sync/notify.hpp"
+#include "tandem/time/sleep.hpp"
 #include "tandem/time/timeout.hpp"
 
 namespace {
@@ -478,6 +481,49 @@ TEST_P(tcp_stream_test, a_connect_bounded_by_timeout_times_out_and_leaks_nothing
 }
 
 INSTANTIATE_TEST_SUITE_P(flavors, tcp_stream_test, test_support::io_flavors(), test_support::flavor_name);
+
+// tokio#4730: sockets must stay watched while one worker is stuck in a long poll (the
+// worker that last waited in epoll included). Two workers: one spins without an await
+// point until told to stop; the other must still carry 100 round trips.
+struct long_poll_outcome {
+  int echoed_messages = 0;
+  bool hog_was_still_spinning = false;
+};
+
+task<long_poll_outcome> round_trips_beside_a_spinning_task() {
+  auto listener = tcp_listener::bind(socket_address::loopback(0));
+  auto pair = co_await test_support::connect_pair(listener);
+  auto echo = tandem::spawn(test_support::echo_until_end(pair.server));
+  auto started = std::make_shared<std::atomic<bool>>(false);
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  auto hog = tandem::spawn([](std::shared_ptr<std::atomic<bool>> started,
+                              std::shared_ptr<std::atomic<bool>> stop) -> task<bool> {
+    started->store(true);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!stop->load()) {
+      if (std::chrono::steady_clock::now() > give_up) co_return false;
+    }
+    co_return true;
+  }(started, stop));
+  // Sleeping, not a wake from the spinning task: that wake would land in its worker's
+  // LIFO slot, behind it.
+  while (!started->load()) co_await tandem::sleep(std::chrono::milliseconds(1));
+  long_poll_outcome outcome;
+  const std::string echoes = co_await test_support::round_trip_messages(pair.client, 100);
+  outcome.echoed_messages = static_cast<int>(std::count(echoes.begin(), echoes.end(), ';'));
+  stop->store(true);
+  outcome.hog_was_still_spinning = co_await hog;
+  pair.client.shutdown();
+  co_await echo;
+  co_return outcome;
+}
+
+TEST(tcp_stream_long_poll, sockets_stay_watched_while_a_worker_is_stuck_in_a_long_poll) {
+  auto runtime = tandem::runtime::builder().worker_threads(2).build();
+  const long_poll_outcome outcome = runtime.block_on(round_trips_beside_a_spinning_task());
+  EXPECT_EQ(outcome.echoed_messages, 100);
+  EXPECT_TRUE(outcome.hog_was_still_spinning) << "the round trips only finished once the spinning task gave up";
+}
 
 // Sockets register with the calling task's runtime: outside one, creating them throws
 // std::logic_error, and the descriptor handed over is closed rather than leaked.

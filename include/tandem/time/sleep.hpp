@@ -71,12 +71,13 @@ class delay {
       clock_ = &detail::clock_of(core);
       // Due already (but out of budget), or due by the wheel's time: to the back of the
       // queue, then on.
+      const std::uint64_t tick = clock_->deadline_tick(owner_.deadline_);
       if (clock_->now() >= owner_.deadline_ ||
-          !owner_.registration_.arm(detail::current_worker_timers(core), clock_->deadline_tick(owner_.deadline_),
-                                    poll.task)) {
+          !owner_.registration_.arm(detail::current_worker_timers(core), tick, poll.task)) {
         detail::yield_to_back(poll, caller);
         return true;
       }
+      detail::timer_filed(core, tick);
       *poll.suspension = {this, caller};
       return true;
     }

@@ -49,6 +49,9 @@ const runtime_clock& clock_of(const runtime_core& core) noexcept;
 // The wheel of the worker the calling thread is (timers are filed there); called only
 // while polling one of `core`'s tasks.
 worker_timers& current_worker_timers(runtime_core& core) noexcept;
+// Called after a timer due at `tick` was filed: wakes the worker waiting in the I/O
+// driver if it would otherwise sleep past it (src/time/README.md).
+void timer_filed(runtime_core& core, std::uint64_t tick) noexcept;
 // Timers filed on every worker's wheel and not yet fired or cancelled.
 std::size_t pending_timer_count(runtime_core& core) noexcept;
 // Paused clock only: moves it forward by `by` and fires every timer then due.
