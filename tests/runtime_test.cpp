@@ -117,6 +117,17 @@ TEST_P(Runtime, HandleOutlivesTheRuntime) {
   EXPECT_TRUE(late.is_finished()) << "a task spawned on a shut-down runtime is cancelled at once";
 }
 
+TEST_P(Runtime, AMovedFromHandleThrowsLogicError) {
+  auto rt = test_support::make_runtime(GetParam());
+  auto handle = rt.get_handle();
+  auto taken = std::move(handle);
+  // NOLINTBEGIN(bugprone-use-after-move): using the moved-from handle is the point
+  EXPECT_THROW((void)handle.spawn(answer()), std::logic_error);
+  EXPECT_THROW((void)handle.block_on(answer()), std::logic_error);
+  // NOLINTEND(bugprone-use-after-move)
+  EXPECT_EQ(taken.block_on(answer()), 42);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllFlavors, Runtime, test_support::all_flavors(), test_support::flavor_name);
 
 TEST(RuntimeBuilder, ZeroWorkersIsRejected) {

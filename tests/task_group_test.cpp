@@ -3,11 +3,13 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include <tandem/errors.hpp>
 #include <tandem/runtime.hpp>
 #include <tandem/task_group.hpp>
 
@@ -125,6 +127,34 @@ task<bool> empty_group() {
 
 TEST_P(TaskGroup, AnEmptyGroupEndsAtOnce) {
   EXPECT_TRUE(rt.block_on(empty_group()));
+}
+
+// A runtime that has shut down cancels a task at its launch, on the spawning thread; the report must not
+// wait for the lock the spawn holds (it used to deadlock).
+task<int> spawn_on_a_shut_down_runtime(tandem::runtime::handle dead) {
+  tandem::task_group<int> group;
+  group.spawn(dead, after_yields(1, 0));
+  group.spawn(after_yields(2, 0));
+  int cancelled = 0;
+  int sum = 0;
+  for (int i = 0; i < 2; ++i) {
+    try {
+      auto value = co_await group.next();
+      sum += value.value_or(100);
+    } catch (const tandem::task_cancelled&) {
+      ++cancelled;
+    }
+  }
+  co_return sum + 10 * cancelled + (group.empty() ? 0 : 1000);
+}
+
+TEST_P(TaskGroup, SpawnOnAShutDownRuntimeGivesACancelledTask) {
+  std::optional<tandem::runtime::handle> dead;
+  {
+    auto other = test_support::make_runtime(GetParam());
+    dead = other.get_handle();
+  }
+  EXPECT_EQ(rt.block_on(spawn_on_a_shut_down_runtime(*dead)), 12);
 }
 
 TEST(TaskGroupErrors, SpawnOutsideARuntimeThrows) {

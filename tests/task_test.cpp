@@ -128,6 +128,21 @@ TEST(Task, AwaitingAnEmptyTaskThrows) {
   EXPECT_THROW(run_on_current_thread(body()), std::logic_error);
 }
 
+TEST(Task, AwaitingAFinishedTaskAgainThrows) {
+  auto body = []() -> task<int> {
+    task<int> once = value(7);
+    const int first = co_await std::move(once);
+    bool second_threw = false;
+    try {
+      (void)co_await std::move(once);  // NOLINT(bugprone-use-after-move): awaiting twice is the point
+    } catch (const std::logic_error&) {
+      second_threw = true;
+    }
+    co_return second_threw ? first : -1;
+  };
+  EXPECT_EQ(run_on_current_thread(body()), 7);
+}
+
 TEST(Task, MoveLeavesTheSourceEmpty) {
   task<int> a = value(1);
   task<int> b = std::move(a);

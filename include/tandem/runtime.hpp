@@ -120,14 +120,14 @@ class runtime {
     }
     template <class T>
     join_handle<T> spawn(task<T> body) const {
-      return detail::spawn_on(*core_, std::move(body));
+      return detail::spawn_on(require_core("spawn"), std::move(body));
     }
     // As runtime::block_on, from any thread that is not one of a runtime's own (a par
     // worker, a plain thread): runs `body` to completion on the runtime and returns its
     // value or rethrows.
     template <class T>
     T block_on(task<T> body) const {
-      return detail::block_on_core(*core_, std::move(body));
+      return detail::block_on_core(require_core("block_on"), std::move(body));
     }
 
    private:
@@ -135,6 +135,10 @@ class runtime {
     template <class>
     friend class task_group;
     explicit handle(std::shared_ptr<detail::runtime_core> core) noexcept : core_(std::move(core)) {}
+    detail::runtime_core& require_core(const char* what) const {
+      if (!core_) throw std::logic_error(std::string("tandem::runtime::handle::") + what + ": the handle was moved from");
+      return *core_;
+    }
     std::shared_ptr<detail::runtime_core> core_;
   };
 

@@ -151,12 +151,21 @@ inline runtime_core& require_current_runtime(const char* what) {
   return *core;
 }
 
-// `listener`, if any, is told when the task completes (set before the task can run).
+// The task made, not launched yet. The caller must launch it (launch(core, task)) and
+// nothing may throw in between: the reference the launch hands to the scheduler is
+// taken here, so an unlaunched task is never freed. `listener`, if any, is told when the
+// task completes.
 template <class T>
-join_handle<T> spawn_on(runtime_core& core, task<T> body, completion_listener* listener = nullptr) {
+spawned_task<T>* make_spawned(runtime_core& core, task<T> body, completion_listener* listener) {
   if (!body.valid()) throw std::invalid_argument("tandem::spawn: the task is empty (moved from or default)");
   auto* spawned = spawned_task<T>::create(std::move(body), scheduler_of(core));
   spawned->set_listener(listener);
+  return spawned;
+}
+
+template <class T>
+join_handle<T> spawn_on(runtime_core& core, task<T> body, completion_listener* listener = nullptr) {
+  spawned_task<T>* spawned = make_spawned(core, std::move(body), listener);
   join_handle<T> handle = detail_make_join_handle(spawned);
   launch(core, spawned);
   return handle;

@@ -161,6 +161,9 @@ class [[nodiscard]] task {
     bool await_ready() const noexcept { return false; }
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) const {
       if (!coroutine) throw std::logic_error("tandem::task: awaiting an empty (moved-from or default) task");
+      // A finished task waits at its final suspend point until destroyed: resuming it
+      // again would be undefined, and its result may have been taken.
+      if (coroutine.done()) throw std::logic_error("tandem::task: awaiting a task that already finished (await it once)");
       coroutine.promise().set_continuation(caller);
       return coroutine;
     }

@@ -99,7 +99,7 @@ class task_group {
   void spawn(task<T> body) {
     spawn_on(detail::require_current_runtime("task_group::spawn"), std::move(body));
   }
-  void spawn(const runtime::handle& on, task<T> body) { spawn_on(*on.core_, std::move(body)); }
+  void spawn(const runtime::handle& on, task<T> body) { spawn_on(on.require_core("spawn"), std::move(body)); }
 
   // Tasks not yet taken by next() (running or finished).
   std::size_t size() const {
@@ -129,19 +129,35 @@ class task_group {
  private:
   using task_header_ptr = detail::task_header*;
 
+  // The task is launched only after the lock is let go: on a runtime that has shut down
+  // the launch cancels it on this thread, and its report (task_completed) takes the lock.
+  // So it is listed in `members` before it can report, and whatever can throw comes
+  // before the task exists: an unlaunched task would never be freed. The reservations
+  // hold until the insert because the group is used by one task at a time (the header).
   void spawn_on(detail::runtime_core& core, task<T> body) {
     detail::group_state<T>& state = *state_;
-    std::unique_lock lock(state.mutex);
-    state.completed.reserve(state.completed.size() + state.members.size() + 1);
-    state.retain();
-    join_handle<T> handle;
-    try {
-      handle = detail::spawn_on(core, std::move(body), &state);
-    } catch (...) {
-      state.release();
-      throw;
+    auto entry = member_entry();
+    {
+      std::lock_guard lock(state.mutex);
+      state.completed.reserve(state.completed.size() + state.members.size() + 1);
+      state.members.reserve(state.members.size() + 1);
     }
-    state.members.emplace(handle.task_, std::move(handle));
+    detail::spawned_task<T>* spawned = detail::make_spawned(core, std::move(body), &state);
+    state.retain();  // the task's reference, given back by task_completed
+    entry.key() = spawned;
+    entry.mapped() = detail_make_join_handle(spawned);
+    {
+      std::lock_guard lock(state.mutex);
+      state.members.insert(std::move(entry));  // buckets reserved above: cannot throw
+    }
+    detail::launch(core, spawned);
+  }
+
+  // A node of `members`, allocated ahead of the task it will hold.
+  static auto member_entry() {
+    decltype(detail::group_state<T>::members) staging;
+    staging.emplace(nullptr, join_handle<T>());
+    return staging.extract(staging.begin());
   }
 
   class next_awaiter final : public detail::pollable {

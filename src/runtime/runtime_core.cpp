@@ -209,6 +209,7 @@ class runtime_core final : public task_scheduler, public std::enable_shared_from
   bool try_start_searching(worker& w) noexcept;
   void stop_searching(worker& w) noexcept;
   void notify_one() noexcept;
+  worker* take_sleeper_locked() noexcept;
   void notify_all() noexcept;
   void park(worker& w);
   void sleep_until_unparked(worker& w, std::chrono::steady_clock::time_point deadline, bool timed) noexcept;
@@ -445,18 +446,24 @@ void runtime_core::notify_one() noexcept {
   worker* chosen = nullptr;
   {
     std::lock_guard guard(sleepers_mutex_);
-    if (sleepers_.empty()) return;
-    // Rather one waiting on its futex: the one in the driver keeps watching the sockets.
-    auto it = sleepers_.end() - 1;
-    if ((*it)->driving && it != sleepers_.begin()) --it;
-    chosen = *it;
-    sleepers_.erase(it);
-    // The woken worker comes back searching. Set under the lock: a worker whose timed
-    // park ends finds out under it whether it was chosen (unpark_self).
-    idle_.fetch_add(one_unparked + 1, std::memory_order_acq_rel);
-    chosen->searching = true;
+    chosen = take_sleeper_locked();
   }
-  wake_sleeper(*chosen);
+  if (chosen != nullptr) wake_sleeper(*chosen);
+}
+
+// Under sleepers_mutex_. Rather a worker waiting on its futex: the one in the driver keeps
+// watching the sockets. The chosen worker comes back searching; that is set under the
+// lock because a worker whose timed park ends finds out under it whether it was chosen
+// (unpark_self).
+runtime_core::worker* runtime_core::take_sleeper_locked() noexcept {
+  if (sleepers_.empty()) return nullptr;
+  auto it = sleepers_.end() - 1;
+  if ((*it)->driving && it != sleepers_.begin()) --it;
+  worker* chosen = *it;
+  sleepers_.erase(it);
+  idle_.fetch_add(one_unparked + 1, std::memory_order_acq_rel);
+  chosen->searching = true;
+  return chosen;
 }
 
 // `w` was taken off the sleeper list by the caller (under the lock, reading `driving`).
@@ -714,13 +721,10 @@ void runtime_core::hand_on_driver() noexcept {
   worker* chosen = nullptr;
   {
     std::lock_guard guard(sleepers_mutex_);
-    if (sleepers_.empty() || unparked_of(idle_.load(std::memory_order_relaxed)) > 1) return;
-    chosen = sleepers_.back();
-    sleepers_.pop_back();
-    idle_.fetch_add(one_unparked + 1, std::memory_order_acq_rel);
-    chosen->searching = true;
+    if (unparked_of(idle_.load(std::memory_order_relaxed)) > 1) return;
+    chosen = take_sleeper_locked();
   }
-  wake_sleeper(*chosen);
+  if (chosen != nullptr) wake_sleeper(*chosen);
 }
 
 void runtime_core::keep(task_header* task) noexcept {

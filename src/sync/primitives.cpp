@@ -28,6 +28,8 @@ void notify::notify_one_locked() noexcept {
 
 void notify::notify_all() {
   std::lock_guard guard(mutex_);
+  // Release: pairs with the acquire in notified_awaiter's constructor.
+  notify_all_calls_.fetch_add(1, std::memory_order_release);
   while (detail::wait_node* waiter = waiters_.pop_front()) {
     waiter->amount = 0;
     detail::grant(*waiter);
@@ -116,6 +118,7 @@ void detail::token_state::leave_tree(const std::shared_ptr<token_state>& self) n
 
 void cancellation_token::cancel() {
   // Children are cancelled iteratively: a long chain of child tokens must not recurse.
+  require("cancel");
   std::vector<std::shared_ptr<detail::token_state>> pending{state_};
   while (!pending.empty()) {
     std::shared_ptr<detail::token_state> state = std::move(pending.back());
@@ -134,6 +137,7 @@ void cancellation_token::cancel() {
 }
 
 cancellation_token cancellation_token::child_token() const {
+  require("child_token");
   auto child = std::make_shared<detail::token_state>();
   std::lock_guard guard(state_->mutex);
   if (state_->cancelled.load(std::memory_order_relaxed)) {

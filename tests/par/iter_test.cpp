@@ -1254,6 +1254,45 @@ TEST(ParIterParallelPath, SlowItemsAreSpreadOverSeveralWorkers) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// The sequential phase (detail/par/iter/driver.hpp): called from a thread outside any pool, items the caller
+// processes see no thread index.
+// ---------------------------------------------------------------------------------------------------------------
+
+TEST(ParIterSequentialPhase, CheapItemsWithAUserFunctionStayOnTheCallingThread) {
+  // 100 items of a few cycles are far inside the 25 µs budget; retried in case the thread was preempted.
+  bool all_on_caller = false;
+  for (int attempt = 0; attempt < 5 && !all_on_caller; ++attempt) {
+    std::atomic<int> on_pool{0};
+    const u64 total = par::range<u64>(0, 100)
+                          .map([&](u64 i) {
+                            if (par::current_thread_index().has_value()) on_pool.fetch_add(1);
+                            return i;
+                          })
+                          .sum();
+    EXPECT_EQ(total, 99u * 100u / 2);
+    all_on_caller = on_pool.load() == 0;
+  }
+  EXPECT_TRUE(all_on_caller);
+}
+
+TEST(ParIterSequentialPhase, EvenItemsLeaveTheCallingThreadWithinTheBudget) {
+  // Items of at least 5 µs: a block never holds more items than the budget left over the last block's time
+  // per item, so the caller stops after at most 25 µs / 5 µs = 5 items whatever the timing, and the pool
+  // does the rest.
+  std::atomic<int> on_caller{0};
+  const u64 total = par::range<u64>(0, 400)
+                        .map([&](u64 i) {
+                          spin_for(std::chrono::microseconds(5));
+                          if (!par::current_thread_index().has_value()) on_caller.fetch_add(1);
+                          return i;
+                        })
+                        .sum();
+  EXPECT_EQ(total, 399u * 400u / 2);
+  EXPECT_GE(on_caller.load(), 1);
+  EXPECT_LE(on_caller.load(), 5);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Move-only items
 // ---------------------------------------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@
 #include <coroutine>
 #include <cstdlib>
 #include <memory>
+#include <stdexcept>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -74,6 +75,18 @@ TEST(CancellationTokenBasics, CancelMarksItForGood) {
   EXPECT_TRUE(token.is_cancelled());
   token.cancel();  // again: no effect
   EXPECT_TRUE(token.is_cancelled());
+}
+
+TEST(CancellationTokenBasics, AMovedFromTokenThrowsLogicError) {
+  tandem::cancellation_token token;
+  tandem::cancellation_token taken = std::move(token);
+  // NOLINTBEGIN(bugprone-use-after-move): using the moved-from token is the point
+  EXPECT_THROW((void)token.is_cancelled(), std::logic_error);
+  EXPECT_THROW(token.cancel(), std::logic_error);
+  EXPECT_THROW((void)token.child_token(), std::logic_error);
+  EXPECT_THROW((void)token.cancelled(), std::logic_error);
+  // NOLINTEND(bugprone-use-after-move)
+  EXPECT_FALSE(taken.is_cancelled());
 }
 
 TEST(CancellationTokenBasics, CopiesShareOneToken) {

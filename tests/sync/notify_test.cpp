@@ -101,6 +101,24 @@ TEST_P(Notify, NotifyAllStoresNothing) {
   EXPECT_FALSE(woke);
 }
 
+// tokio's notify_waiters: a notified() made before notify_all counts as waiting, awaited or not, so "make
+// notified(), check the condition, await" cannot miss a notify_all between the check and the await.
+task<bool> notified_made_before_notify_all(std::shared_ptr<scene> s) {
+  auto made_before = s->event.notified();
+  s->event.notify_all();
+  try {
+    co_await tandem::timeout(5000ms, std::move(made_before));
+  } catch (const tandem::timed_out&) {
+    co_return false;
+  }
+  co_return true;
+}
+
+TEST_P(Notify, NotifyAllCompletesANotifiedMadeBeforeItNotYetAwaited) {
+  auto s = std::make_shared<scene>();
+  EXPECT_TRUE(rt.block_on(notified_made_before_notify_all(s)));
+}
+
 TEST_P(Notify, NotifyOneThatWakesAWaiterStoresNothing) {
   auto s = std::make_shared<scene>();
   rt.block_on([](std::shared_ptr<scene> s) -> task<> {

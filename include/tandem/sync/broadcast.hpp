@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "tandem/detail/sync/counted_handle.hpp"
 #include "tandem/detail/sync/primitive_awaiter.hpp"
 #include "tandem/detail/sync/wait_list.hpp"
 #include "tandem/errors.hpp"
@@ -169,46 +170,38 @@ class receive_awaiter final : public tandem::detail::primitive_awaiter<receive_a
   std::uint64_t missed_ = 0;
 };
 
+inline constexpr char sender_name[] = "tandem::broadcast::sender";
+
+template <class T>
+using sender_handle = tandem::detail::counted_handle<channel_state<T>,
+                                                     sender_name,
+                                                     &channel_state<T>::drop_sender,
+                                                     &channel_state<T>::add_sender>;
+
 }  // namespace detail
 
 template <class T>
 class receiver;
 
 template <class T>
-class sender {
+class sender : private detail::sender_handle<T> {
  public:
-  sender(const sender& other) : state_(other.state_) {
-    if (state_) state_->add_sender();
-  }
-  sender(sender&&) noexcept = default;
-  sender& operator=(sender other) noexcept {
-    std::swap(state_, other.state_);
-    return *this;
-  }
-  ~sender() {
-    if (state_) state_->drop_sender();
-  }
-
   // Sends to every receiver; returns how many there are. Throws channel_closed when
   // there are none.
   std::size_t send(const T& value) { return require("send").send(value); }
   // A new receiver that sees the values sent from now on.
   receiver<T> subscribe() {
     require("subscribe");
-    return receiver<T>(state_, std::nullopt);
+    return receiver<T>(this->shared_state(), std::nullopt);
   }
   std::size_t receiver_count() { return require("receiver_count").receiver_count(); }
 
  private:
   template <class U>
   friend std::pair<sender<U>, receiver<U>> channel(std::size_t);
-  explicit sender(std::shared_ptr<detail::channel_state<T>> state) noexcept : state_(std::move(state)) {}
-  detail::channel_state<T>& require(const char* what) {
-    if (!state_)
-      throw std::logic_error(std::string("tandem::broadcast::sender::") + what + ": the sender was moved from");
-    return *state_;
-  }
-  std::shared_ptr<detail::channel_state<T>> state_;
+  explicit sender(std::shared_ptr<detail::channel_state<T>> state) noexcept
+      : detail::sender_handle<T>(std::move(state)) {}
+  using detail::sender_handle<T>::require;
 };
 
 template <class T>

@@ -23,6 +23,8 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -70,9 +72,9 @@ class cancellation_token {
   ~cancellation_token();
 
   void cancel();
-  bool is_cancelled() const noexcept {
+  bool is_cancelled() const {
     // Acquire: pairs with cancel's release; what the canceller did before is visible.
-    return state_->cancelled.load(std::memory_order_acquire);
+    return require("is_cancelled").cancelled.load(std::memory_order_acquire);
   }
   cancellation_token child_token() const;
 
@@ -83,6 +85,11 @@ class cancellation_token {
 
  private:
   explicit cancellation_token(std::shared_ptr<detail::token_state> state) noexcept : state_(std::move(state)) {}
+  detail::token_state& require(const char* what) const {
+    if (!state_)
+      throw std::logic_error(std::string("tandem::cancellation_token::") + what + ": the token was moved from");
+    return *state_;
+  }
   std::shared_ptr<detail::token_state> state_;
 };
 
@@ -107,6 +114,7 @@ class cancellation_token::cancelled_awaiter final : public detail::primitive_awa
 };
 
 inline cancellation_token::cancelled_awaiter cancellation_token::cancelled() const {
+  require("cancelled");
   return cancelled_awaiter(*this);
 }
 

@@ -41,12 +41,12 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
-#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "tandem/detail/runtime/runtime_core.hpp"
+#include "tandem/detail/sync/counted_handle.hpp"
 #include "tandem/detail/sync/primitive_awaiter.hpp"
 #include "tandem/detail/sync/ring_queue.hpp"
 #include "tandem/detail/sync/wait_list.hpp"
@@ -250,30 +250,27 @@ class receive_awaiter final : public tandem::detail::primitive_awaiter<receive_a
   std::size_t limit_;
 };
 
+inline constexpr char sender_name[] = "tandem::mpsc::sender";
+inline constexpr char receiver_name[] = "tandem::mpsc::receiver";
+
 template <class T>
-class sender_base {
+using sender_handle = tandem::detail::counted_handle<channel_state<T>,
+                                                     sender_name,
+                                                     &channel_state<T>::drop_sender,
+                                                     &channel_state<T>::add_sender>;
+template <class T>
+using receiver_handle =
+    tandem::detail::counted_handle<channel_state<T>, receiver_name, &channel_state<T>::drop_receiver>;
+
+template <class T>
+class sender_base : protected sender_handle<T> {
  public:
-  sender_base(const sender_base& other) : state_(other.state_) {
-    if (state_) state_->add_sender();
-  }
-  sender_base(sender_base&&) noexcept = default;
-  sender_base& operator=(sender_base other) noexcept {
-    std::swap(state_, other.state_);
-    return *this;
-  }
-  ~sender_base() {
-    if (state_) state_->drop_sender();
-  }
   // True once the receiver is closed or gone.
-  bool is_closed() const { return require("is_closed").is_closed(); }
+  bool is_closed() const { return this->require("is_closed").is_closed(); }
 
  protected:
-  explicit sender_base(std::shared_ptr<channel_state<T>> state) noexcept : state_(std::move(state)) {}
-  channel_state<T>& require(const char* what) const {
-    if (!state_) throw std::logic_error(std::string("tandem::mpsc::sender::") + what + ": the sender was moved from");
-    return *state_;
-  }
-  std::shared_ptr<channel_state<T>> state_;
+  explicit sender_base(std::shared_ptr<channel_state<T>> state) noexcept
+      : sender_handle<T>(std::move(state)) {}
 };
 
 }  // namespace detail
@@ -355,18 +352,8 @@ class unbounded_sender : public detail::sender_base<T> {
 
 // The receiving half. Move-only.
 template <class T>
-class receiver {
+class receiver : private detail::receiver_handle<T> {
  public:
-  receiver(receiver&&) noexcept = default;
-  receiver& operator=(receiver&& other) noexcept {
-    if (this != &other) {
-      release();
-      state_ = std::move(other.state_);
-    }
-    return *this;
-  }
-  ~receiver() { release(); }
-
   // The next message, or an empty optional once every sender is gone (or the channel
   // is closed) and the queue is drained.
   detail::receive_awaiter<T, false> recv() { return detail::receive_awaiter<T, false>(require("recv")); }
@@ -407,18 +394,9 @@ class receiver {
  private:
   friend std::pair<sender<T>, receiver<T>> channel<T>(std::size_t);
   friend std::pair<unbounded_sender<T>, receiver<T>> unbounded_channel<T>();
-  explicit receiver(std::shared_ptr<detail::channel_state<T>> state) noexcept : state_(std::move(state)) {}
-
-  detail::channel_state<T>& require(const char* what) {
-    if (!state_)
-      throw std::logic_error(std::string("tandem::mpsc::receiver::") + what + ": the receiver was moved from");
-    return *state_;
-  }
-  void release() noexcept {
-    if (state_) std::exchange(state_, nullptr)->drop_receiver();
-  }
-
-  std::shared_ptr<detail::channel_state<T>> state_;
+  explicit receiver(std::shared_ptr<detail::channel_state<T>> state) noexcept
+      : detail::receiver_handle<T>(std::move(state)) {}
+  using detail::receiver_handle<T>::require;
 };
 
 // A bounded channel holding at most `capacity` messages (at least 1).

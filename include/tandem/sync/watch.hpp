@@ -24,10 +24,9 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
-#include <stdexcept>
-#include <string>
 #include <utility>
 
+#include "tandem/detail/sync/counted_handle.hpp"
 #include "tandem/detail/sync/primitive_awaiter.hpp"
 #include "tandem/detail/sync/wait_list.hpp"
 #include "tandem/errors.hpp"
@@ -147,6 +146,18 @@ class changed_awaiter final : public tandem::detail::primitive_awaiter<changed_a
   std::uint64_t& seen_;
 };
 
+inline constexpr char sender_name[] = "tandem::watch::sender";
+inline constexpr char receiver_name[] = "tandem::watch::receiver";
+
+template <class T>
+using sender_handle =
+    tandem::detail::counted_handle<channel_state<T>, sender_name, &channel_state<T>::drop_sender>;
+template <class T>
+using receiver_handle = tandem::detail::counted_handle<channel_state<T>,
+                                                       receiver_name,
+                                                       &channel_state<T>::drop_receiver,
+                                                       &channel_state<T>::add_receiver>;
+
 }  // namespace detail
 
 // A read-locked view of the current value.
@@ -170,18 +181,8 @@ template <class T>
 class receiver;
 
 template <class T>
-class sender {
+class sender : private detail::sender_handle<T> {
  public:
-  sender(sender&&) noexcept = default;
-  sender& operator=(sender&& other) noexcept {
-    if (this != &other) {
-      release();
-      state_ = std::move(other.state_);
-    }
-    return *this;
-  }
-  ~sender() { release(); }
-
   // Replaces the value and wakes the receivers; throws channel_closed when none is left.
   void send(T value) {
     require("send").update([&](T& current) { current = std::move(value); }, true);
@@ -202,38 +203,19 @@ class sender {
     return ref<T>(state.value_mutex_, state.value_);
   }
   // A new receiver that has seen the current value.
-  receiver<T> subscribe() { return receiver<T>(state_, require("subscribe").version()); }
+  receiver<T> subscribe() { return receiver<T>(this->shared_state(), require("subscribe").version()); }
 
  private:
   template <class U>
   friend std::pair<sender<U>, receiver<U>> channel(U);
-  explicit sender(std::shared_ptr<detail::channel_state<T>> state) noexcept : state_(std::move(state)) {}
-  detail::channel_state<T>& require(const char* what) {
-    if (!state_) throw std::logic_error(std::string("tandem::watch::sender::") + what + ": the sender was moved from");
-    return *state_;
-  }
-  void release() noexcept {
-    if (state_) std::exchange(state_, nullptr)->drop_sender();
-  }
-  std::shared_ptr<detail::channel_state<T>> state_;
+  explicit sender(std::shared_ptr<detail::channel_state<T>> state) noexcept
+      : detail::sender_handle<T>(std::move(state)) {}
+  using detail::sender_handle<T>::require;
 };
 
 template <class T>
-class receiver {
+class receiver : private detail::receiver_handle<T> {
  public:
-  receiver(const receiver& other) : state_(other.state_), seen_(other.seen_) {
-    if (state_) state_->add_receiver();
-  }
-  receiver(receiver&& other) noexcept : state_(std::move(other.state_)), seen_(other.seen_) {}
-  receiver& operator=(receiver other) noexcept {
-    std::swap(state_, other.state_);
-    std::swap(seen_, other.seen_);
-    return *this;
-  }
-  ~receiver() {
-    if (state_) state_->drop_receiver();
-  }
-
   // Completes when the value changed since this receiver last saw it (see the top).
   detail::changed_awaiter<T> changed() { return detail::changed_awaiter<T>(require("changed"), seen_); }
 
@@ -260,15 +242,11 @@ class receiver {
   template <class U>
   friend std::pair<sender<U>, receiver<U>> channel(U);
   receiver(std::shared_ptr<detail::channel_state<T>> state, std::uint64_t seen, bool first = false)
-      : state_(std::move(state)), seen_(seen) {
-    if (!first) state_->add_receiver();
+      : detail::receiver_handle<T>(std::move(state)), seen_(seen) {
+    if (!first) this->shared_state()->add_receiver();
   }
-  detail::channel_state<T>& require(const char* what) {
-    if (!state_)
-      throw std::logic_error(std::string("tandem::watch::receiver::") + what + ": the receiver was moved from");
-    return *state_;
-  }
-  std::shared_ptr<detail::channel_state<T>> state_;
+  using detail::receiver_handle<T>::require;
+
   std::uint64_t seen_ = 0;
 };
 
