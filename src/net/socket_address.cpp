@@ -44,6 +44,7 @@ socket_address socket_address::parse(std::string_view text) {
       throw fail("expected [ipv6]:port");
     host = text.substr(1, close - 1);
     port_text = text.substr(close + 2);
+    if (host.find(':') == std::string_view::npos) throw fail("brackets are for IPv6 addresses: [ipv6]:port");
   } else {
     const auto colon = text.rfind(':');
     if (colon == std::string_view::npos) throw fail("expected host:port");

@@ -90,6 +90,7 @@ TEST(socket_address_test, bad_inputs_say_what_is_wrong) {
            bad_input{"[::1]80", "expected [ipv6]:port"},
            bad_input{"[::1]", "expected [ipv6]:port"},
            bad_input{"[::1:80", "expected [ipv6]:port"},
+           bad_input{"[127.0.0.1]:80", "brackets are for IPv6 addresses"},
        }) {
     const std::string message = parse_error(input.text);
     ASSERT_FALSE(message.empty()) << "'" << input.text << "' parsed";

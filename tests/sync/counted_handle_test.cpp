@@ -56,7 +56,7 @@ static_assert(copyable_handle<tandem::watch::receiver<int>>);
 
 // --- Messages ------------------------------------------------------------------------
 
-TEST(ChannelHandles, MpscMovedFromMessages) {
+TEST(CountedHandle, MpscMovedFromMessages) {
   auto [tx, rx] = tandem::mpsc::channel<int>(1);
   auto [utx, urx] = tandem::mpsc::unbounded_channel<int>();
   auto kept = std::make_tuple(std::move(tx), std::move(rx), std::move(utx), std::move(urx));
@@ -85,7 +85,7 @@ TEST(ChannelHandles, MpscMovedFromMessages) {
             "tandem::mpsc::receiver::close: the receiver was moved from");
 }
 
-TEST(ChannelHandles, BroadcastMovedFromMessages) {
+TEST(CountedHandle, BroadcastMovedFromMessages) {
   auto [tx, rx] = tandem::broadcast::channel<int>(1);
   auto kept = std::make_pair(std::move(tx), std::move(rx));
   EXPECT_EQ(logic_error_message([&] { tx.send(1); }),
@@ -100,7 +100,7 @@ TEST(ChannelHandles, BroadcastMovedFromMessages) {
             "tandem::broadcast::receiver::try_recv: the receiver was moved from");
 }
 
-TEST(ChannelHandles, WatchMovedFromMessages) {
+TEST(CountedHandle, WatchMovedFromMessages) {
   auto [tx, rx] = tandem::watch::channel<int>(0);
   auto kept = std::make_pair(std::move(tx), std::move(rx));
   EXPECT_EQ(logic_error_message([&] { tx.send(1); }),
@@ -125,7 +125,7 @@ TEST(ChannelHandles, WatchMovedFromMessages) {
 
 // --- Counts --------------------------------------------------------------------------
 
-TEST(ChannelHandles, MpscSenderCopiesCountUntilTheLastGoes) {
+TEST(CountedHandle, MpscSenderCopiesCountUntilTheLastGoes) {
   auto [tx, rx] = tandem::mpsc::unbounded_channel<int>();
   std::optional<tandem::mpsc::unbounded_sender<int>> copy(tx);
   { auto gone = std::move(tx); }
@@ -141,7 +141,7 @@ TEST(ChannelHandles, MpscSenderCopiesCountUntilTheLastGoes) {
   EXPECT_EQ(rx.blocking_recv(), std::nullopt);  // the last sender went: the end
 }
 
-TEST(ChannelHandles, MpscSenderAssignmentDropsTheOldChannel) {
+TEST(CountedHandle, MpscSenderAssignmentDropsTheOldChannel) {
   auto [first_tx, first_rx] = tandem::mpsc::channel<int>(1);
   auto [second_tx, second_rx] = tandem::mpsc::channel<int>(1);
   first_tx = second_tx;  // copy assignment
@@ -159,7 +159,7 @@ TEST(ChannelHandles, MpscSenderAssignmentDropsTheOldChannel) {
   EXPECT_EQ(third_rx.try_recv(), 9);
 }
 
-TEST(ChannelHandles, MpscReceiverAssignmentClosesTheOldChannel) {
+TEST(CountedHandle, MpscReceiverAssignmentClosesTheOldChannel) {
   auto [first_tx, first_rx] = tandem::mpsc::channel<int>(1);
   auto [second_tx, second_rx] = tandem::mpsc::channel<int>(1);
   EXPECT_EQ(first_tx.try_send(1), tandem::mpsc::send_status::sent);
@@ -174,7 +174,7 @@ TEST(ChannelHandles, MpscReceiverAssignmentClosesTheOldChannel) {
   EXPECT_TRUE(second_tx.is_closed());
 }
 
-TEST(ChannelHandles, BroadcastSenderCopiesCountUntilTheLastGoes) {
+TEST(CountedHandle, BroadcastSenderCopiesCountUntilTheLastGoes) {
   auto [tx, rx] = tandem::broadcast::channel<int>(4);
   std::optional<tandem::broadcast::sender<int>> copy(tx);
   { auto gone = std::move(tx); }
@@ -195,7 +195,7 @@ TEST(ChannelHandles, BroadcastSenderCopiesCountUntilTheLastGoes) {
   EXPECT_THROW(other_rx.try_recv(), tandem::channel_closed);
 }
 
-TEST(ChannelHandles, WatchReceiverCopiesCountAndCarryWhatTheyHaveSeen) {
+TEST(CountedHandle, WatchReceiverCopiesCountAndCarryWhatTheyHaveSeen) {
   auto [tx, rx] = tandem::watch::channel<int>(0);
   tx.send(1);
   auto copy = rx;  // has not seen 1 either
@@ -218,7 +218,7 @@ TEST(ChannelHandles, WatchReceiverCopiesCountAndCarryWhatTheyHaveSeen) {
   EXPECT_EQ(tx.send_replace(4), 2);  // stored even with no receiver
 }
 
-TEST(ChannelHandles, WatchSenderAssignmentEndsTheOldChannel) {
+TEST(CountedHandle, WatchSenderAssignmentEndsTheOldChannel) {
   auto [first_tx, first_rx] = tandem::watch::channel<int>(0);
   auto [second_tx, second_rx] = tandem::watch::channel<int>(0);
   first_tx = std::move(second_tx);

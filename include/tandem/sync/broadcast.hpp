@@ -173,7 +173,7 @@ class receive_awaiter final : public tandem::detail::primitive_awaiter<receive_a
 inline constexpr char sender_name[] = "tandem::broadcast::sender";
 
 template <class T>
-using sender_handle = tandem::detail::counted_handle<channel_state<T>,
+using sender_handle = tandem::detail::copyable_counted_handle<channel_state<T>,
                                                      sender_name,
                                                      &channel_state<T>::drop_sender,
                                                      &channel_state<T>::add_sender>;

@@ -254,7 +254,7 @@ inline constexpr char sender_name[] = "tandem::mpsc::sender";
 inline constexpr char receiver_name[] = "tandem::mpsc::receiver";
 
 template <class T>
-using sender_handle = tandem::detail::counted_handle<channel_state<T>,
+using sender_handle = tandem::detail::copyable_counted_handle<channel_state<T>,
                                                      sender_name,
                                                      &channel_state<T>::drop_sender,
                                                      &channel_state<T>::add_sender>;

@@ -153,7 +153,7 @@ template <class T>
 using sender_handle =
     tandem::detail::counted_handle<channel_state<T>, sender_name, &channel_state<T>::drop_sender>;
 template <class T>
-using receiver_handle = tandem::detail::counted_handle<channel_state<T>,
+using receiver_handle = tandem::detail::copyable_counted_handle<channel_state<T>,
                                                        receiver_name,
                                                        &channel_state<T>::drop_receiver,
                                                        &channel_state<T>::add_receiver>;

@@ -5,8 +5,9 @@
 // or is assigned over drops one (`OnDestroy`, e.g. drop_sender, which may end the stream
 // or close the channel). A moved-from handle holds nothing and drops nothing; using it
 // throws std::logic_error named after the handle, "tandem::mpsc::sender::send: the
-// sender was moved from". A handle without `OnCopy` is move-only. The channel counts its
-// first handle of each kind itself, so constructing from the state counts nothing.
+// sender was moved from". counted_handle is move-only; copyable_counted_handle adds the
+// copies. The channel counts its first handle of each kind itself, so constructing from
+// the state counts nothing.
 // (broadcast's receiver is not one: a copy takes its own position from the state.)
 //
 // Thread safety: one handle object is not shared between threads, but copies of it may
@@ -21,23 +22,12 @@
 
 namespace tandem::detail {
 
-// `Name` is the handle's public name, "tandem::mpsc::sender"; its last part ("sender")
-// is what the moved-from message calls it.
-template <class State,
-          const char* Name,
-          void (State::*OnDestroy)() noexcept,
-          void (State::*OnCopy)() = nullptr>
+// The move-only kind. `Name` is the handle's public name, "tandem::mpsc::sender"; its
+// last part ("sender") is what the moved-from message calls it.
+template <class State, const char* Name, void (State::*OnDestroy)() noexcept>
 class counted_handle {
  public:
-  counted_handle(const counted_handle& other) requires(OnCopy != nullptr) : state_(other.state_) {
-    if (state_) (state_.get()->*OnCopy)();
-  }
   counted_handle(counted_handle&&) noexcept = default;
-  // The copy is taken first: assigning a handle of the same channel never lets its count
-  // touch zero on the way.
-  counted_handle& operator=(const counted_handle& other) requires(OnCopy != nullptr) {
-    return *this = counted_handle(other);
-  }
   counted_handle& operator=(counted_handle&& other) noexcept {
     if (this != &other) {
       release();
@@ -72,6 +62,30 @@ class counted_handle {
   }
 
   std::shared_ptr<State> state_;
+};
+
+// The copyable kind: a copy counts one more handle (`OnCopy`). (A separate template
+// rather than a constraint on the copy members: g++ 12 with -fsanitize=undefined does
+// not take a comparison of member-function pointers as a constant expression.)
+template <class State, const char* Name, void (State::*OnDestroy)() noexcept, void (State::*OnCopy)()>
+class copyable_counted_handle : public counted_handle<State, Name, OnDestroy> {
+  using base = counted_handle<State, Name, OnDestroy>;
+
+ public:
+  copyable_counted_handle(const copyable_counted_handle& other) : base(other.shared_state()) {
+    if (this->shared_state()) (this->shared_state().get()->*OnCopy)();
+  }
+  copyable_counted_handle(copyable_counted_handle&&) noexcept = default;
+  // The copy is taken first: assigning a handle of the same channel never lets its count
+  // touch zero on the way.
+  copyable_counted_handle& operator=(const copyable_counted_handle& other) {
+    return *this = copyable_counted_handle(other);
+  }
+  copyable_counted_handle& operator=(copyable_counted_handle&&) noexcept = default;
+  ~copyable_counted_handle() = default;
+
+ protected:
+  explicit copyable_counted_handle(std::shared_ptr<State> state) noexcept : base(std::move(state)) {}
 };
 
 }  // namespace tandem::detail
