@@ -7,10 +7,10 @@
 //    `sequential_budget` has passed. The first block is one item (one item may be a
 //    whole second of work). Each next block is at most `sequential_growth` times the
 //    items done so far, and at most what the last block's time per item says still
-//    fits in the budget. Small inputs therefore never touch the pool and pay a plain
-//    loop plus two to five clock reads (rayon#648 is the trap; a clock read costs
-//    about 25 ns, so reading after every doubling made a 100-item map four times
-//    slower than a loop). Inputs whose items cost about the same end the sequential
+//    fits in the budget. Small inputs therefore never touch the pool (rayon#648 is the
+//    trap) and pay a plain loop plus a few clock reads: three for 10 cheap items, seven
+//    for 10,000. A read costs about 25 ns, so reading after every doubling made a
+//    100-item map four times slower than a loop. Inputs whose items cost about the same end the sequential
 //    phase within about the budget; items that get much costlier along the input can
 //    overshoot it by up to one block.
 // 2. Then in parallel. The rest goes to the pool (the caller's own, else the global
